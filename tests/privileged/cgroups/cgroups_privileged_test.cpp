@@ -104,12 +104,15 @@ TEST_F(CgroupKernel, MemoryLimitOomKillsTheProcess) {
   auto st = mgr_->apply(r);
   ASSERT_TRUE(st) << st.error().what();
   GatedChild child([] {
+    // Volatile writes and kept pointers: the optimiser must not elide the allocations.
+    static char* keep[256];
     for (int i = 0; i < 256; ++i) {
-      char* p = static_cast<char*>(malloc(1 << 20));
+      volatile char* p = static_cast<char*>(malloc(1 << 20));
       if (!p) return 2;
       for (int j = 0; j < (1 << 20); j += 4096) p[j] = 1;
+      keep[i] = const_cast<char*>(p);
     }
-    return 0;
+    return keep[255] != nullptr ? 0 : 3;
   });
   ASSERT_TRUE(mgr_->add_process(child.pid()));
   child.release();

@@ -31,7 +31,7 @@ class NetnsChild {
       if (unshare(CLONE_NEWNET) != 0) _exit(1);
       char c = 1;
       if (write(ready[1], &c, 1) != 1) _exit(1);
-      (void)read(release_[0], &c, 1);  // parent closes the pipe to release us
+      (void)!read(release_[0], &c, 1);  // parent closes the pipe to release us
       _exit(0);
     }
     close(ready[1]);

@@ -1,0 +1,28 @@
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "plan.hpp"
+#include "raind/cgroups/manager.hpp"
+#include "raind/error.hpp"
+
+namespace raind::droplet {
+
+struct SpawnHooks {
+  // Runs prestart/createRuntime/createContainer hooks once the init's namespaces exist.
+  std::function<Status(pid_t init_pid)> create_hooks;
+  // State JSON handed to the init for startContainer hooks.
+  std::function<std::string(pid_t init_pid)> start_state;
+};
+
+// Clones the init, drives the sync protocol until the init is ready (waiting on exec.fifo).
+// On failure the init is killed and reaped. Returns the init's pid.
+Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager* cgroup,
+                         const cgroups::HostLayout* layout, const SpawnHooks& hooks);
+
+// Moves fd to a number >= min_fd (close-on-exec), closing the original.
+Result<int> move_fd_high(int fd, int min_fd);
+
+}  // namespace raind::droplet
