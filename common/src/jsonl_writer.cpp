@@ -80,8 +80,11 @@ Status JsonlWriter::write_line(std::string_view line) {
     }
     int err = n < 0 ? errno : ENOSPC;
     if (n > 0) {
-      // Partial line (disk full): terminate it so the next record starts on a fresh line.
-      if (::write(fd_.get(), "\n", 1) == 1) size_ += static_cast<std::uint64_t>(n) + 1;
+      // Partial record (disk full): cut it off so the file keeps only whole JSON lines.
+      if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
+        // Could not truncate: end the fragment so at least the next record starts cleanly.
+        if (::write(fd_.get(), "\n", 1) == 1) size_ += static_cast<std::uint64_t>(n) + 1;
+      }
     }
     result = fail_errno(err, fmt::format("write log {}", path_.string()));
   }
