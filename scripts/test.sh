@@ -27,7 +27,7 @@ before=$(mktemp /tmp/raind-host.XXXXXX)
 trap 'rm -f "$log" "$before"' EXIT
 bash scripts/check-host-clean.sh snapshot "$before"
 set +e
-ctest --test-dir "$build_dir" --output-on-failure -LE 'bench|soak' --timeout 900 "$@" 2>&1 | tee "$log"
+ctest --test-dir "$build_dir" --output-on-failure -LE 'bench|soak|reference' --timeout 900 "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
