@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,13 +85,21 @@ void add_default_device_rules(cgroups::Resources& res, const oci::Spec& spec) {
 
 Status wait_gone(pid_t pid, std::uint64_t start_time, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
+  // A pidfd becomes readable the moment the process exits: no fixed sleep on this hot path
+  // (delete, kill --all, run).
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   while (process_alive(pid, start_time)) {
     // Our own child (run): reap it so it does not linger as a zombie.
     int st;
     ::waitpid(pid, &st, WNOHANG);
     if (std::chrono::steady_clock::now() > deadline)
       return failf(Errc::timeout, "process {} did not exit", pid);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (pidfd) {
+      pollfd p{pidfd.get(), POLLIN, 0};
+      ::poll(&p, 1, 50);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   return ok();
 }
@@ -206,13 +215,7 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
     auto mgr = cgroups::make_manager(*layout, cg_path, o.id);
     if (!mgr) return std::unexpected(std::move(mgr.error()).context("cgroup"));
     cgroup = std::move(*mgr);
-    RAIND_TRY(with_context(cgroup->create(), "create cgroup"));
     rollback.push("destroy cgroup", [&cgroup] { (void)cgroup->destroy(); });
-    if (spec.linux_ && spec.linux_->resources) {
-      auto res = to_cgroup_resources(*spec.linux_->resources);
-      add_default_device_rules(res, spec);
-      RAIND_TRY(with_context(cgroup->apply(res), "apply cgroup resources"));
-    }
   } else {
     log->warn("cgroups unavailable: {}", layout.error().what());
   }
@@ -229,6 +232,17 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   rec.config = oci::spec_to_json(spec);
 
   SpawnHooks hooks;
+  if (cgroup) {
+    hooks.setup_cgroup = [&]() -> Status {
+      RAIND_TRY(with_context(cgroup->create(), "create cgroup"));
+      if (spec.linux_ && spec.linux_->resources) {
+        auto res = to_cgroup_resources(*spec.linux_->resources);
+        add_default_device_rules(res, spec);
+        RAIND_TRY(with_context(cgroup->apply(res), "apply cgroup resources"));
+      }
+      return ok();
+    };
+  }
   hooks.create_hooks = [&](pid_t pid) -> Status {
     if (!spec.hooks) return ok();
     auto state = hook_state(rec, "creating", pid);
@@ -413,7 +427,7 @@ Status Runtime::remove(const std::string& id, bool force) {
       auto pids = mgr->pids();
       if (!pids || pids->empty()) break;
       for (pid_t p : *pids) ::kill(p, SIGKILL);
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
   if (mgr) {

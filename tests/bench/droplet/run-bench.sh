@@ -57,7 +57,7 @@ mkdir -p "$bundle"
 cp -a "$work/image/rootfs" "$bundle/rootfs"
 # The same minimal config for every runtime: /bin/true, five namespaces, a memory+pids limit.
 jq --arg cg "$cgparent/bench" '
-  .process.args = ["/bin/true"] | .process.terminal = false |
+  .ociVersion = "1.0.2" | .process.args = ["/bin/true"] | .process.terminal = false |
   .linux.cgroupsPath = $cg |
   .linux.resources = {"memory": {"limit": 268435456}, "pids": {"limit": 512},
                       "devices": [{"allow": false, "access": "rwm"}]}' \
