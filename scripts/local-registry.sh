@@ -4,7 +4,8 @@
 # Environment:
 #   STATE=<dir>          state dir (required): config, data, certs, pids, logs
 #   MODE=plain|tls|token plain HTTP; HTTPS + basic auth (raind/raindpass); bearer tokens
-#   PORT=<port>          registry port on 127.0.0.1 (default 5000); token server on PORT+1
+#   PORT=<port>          registry port on 127.0.0.1 (default 5000)
+#   TOKEN_PORT=<port>    token server port on 127.0.0.1 (MODE=token; default PORT+1)
 #   IMAGE_DIR=<dir>      output of scripts/build-test-image.sh (for push)
 # push publishes the test image as busybox:latest (OCI manifest), library/busybox:latest,
 # busybox:v2s2 (Docker schema 2), busybox:multi (OCI index) and busybox:multi-v2s2 (Docker
@@ -14,7 +15,7 @@ cmd=${1:?usage: local-registry.sh start|push|stop|status|clean}
 state=${STATE:?set STATE to a directory}
 mode=${MODE:-plain}
 port=${PORT:-5000}
-token_port=$((port + 1))
+token_port=${TOKEN_PORT:-$((port + 1))}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$state"
 state=$(cd "$state" && pwd)

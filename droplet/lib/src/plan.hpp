@@ -120,7 +120,9 @@ struct InitPlan {
   std::optional<std::string> domainname;
   std::vector<std::pair<std::string, std::string>> sysctl;  // /proc/sys path, value
   bool want_hooks_pause = false;
-  std::optional<unsigned long> personality;  // linux.personality domain (PER_LINUX / PER_LINUX32)  // prestart/createRuntime/createContainer hooks exist
+  std::optional<unsigned long>
+      personality;  // linux.personality domain (PER_LINUX / PER_LINUX32)  //
+                    // prestart/createRuntime/createContainer hooks exist
 
   ProcessPlan proc;
   std::vector<oci::Hook> start_hooks;

@@ -143,6 +143,13 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
   child_fd.reset();
 
   auto abort_child = [&] { sync::send(parent_fd.get(), sync::Type::abort); };
+  if (hooks.setup_cgroup) {
+    auto st = hooks.setup_cgroup();
+    if (!st) {
+      abort_child();
+      return std::unexpected(std::move(st.error()));
+    }
+  }
   if (cgroup) {
     auto st = cgroup->add_process(kids.first);
     if (!st) {

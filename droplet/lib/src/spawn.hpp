@@ -11,6 +11,9 @@
 namespace raind::droplet {
 
 struct SpawnHooks {
+  // Creates the cgroup and writes its limits; runs after clone, concurrently with the child's
+  // own setup, and before the child is moved into the cgroup.
+  std::function<Status()> setup_cgroup;
   // Runs prestart/createRuntime/createContainer hooks once the init's namespaces exist.
   std::function<Status(pid_t init_pid)> create_hooks;
   // State JSON handed to the init for startContainer hooks.

@@ -98,5 +98,34 @@ TEST_F(Exec, RefusedInStoppedContainer) {
   EXPECT_NE(r.err.find("stopped"), std::string::npos) << r.err;
 }
 
+TEST_F(Exec, EntersUserNamespace) {
+  ASSERT_EQ(droplet({"delete", "-f", "e1"}).code, 0);
+  auto c = default_config({});
+  c["linux"]["namespaces"].push_back({{"type", "user"}});
+  c["linux"]["uidMappings"] =
+      json::array({{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}});
+  c["linux"]["gidMappings"] =
+      json::array({{{"containerID", 0}, {"hostID", 200000}, {"size", 65536}}});
+  fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  ASSERT_EQ(run_cmd({"chown", "-R", "-h", "200000:200000", (bundle_ / "rootfs").string()}).code, 0);
+  write_config({"sleep", "1000"}, c);
+  ASSERT_EQ(run_container("eu1", {"-d"}).code, 0);
+  auto r =
+      droplet({"exec", "eu1", "sh", "-c", "cat /proc/self/uid_map; id -u; touch /tmp/by-exec"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("0     200000      65536"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(stat((bundle_ / "rootfs/tmp/by-exec").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 200000u);
+}
+
+TEST_F(Exec, TtyWithoutConsoleSocketIsProxied) {
+  auto r = droplet({"exec", "--tty", "e1", "sh", "-c", "tty; echo out-$((6*7))"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("out-42"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace droplet_test

@@ -291,5 +291,63 @@ TEST_F(Isolation, ConsoleSocketReceivesPtyMaster) {
   droplet({"delete", "-f", "tty1"});
 }
 
+TEST_F(Isolation, TimeNamespaceOffsets) {
+  if (!fs::exists("/proc/self/ns/time")) GTEST_SKIP() << "kernel without time namespaces";
+  auto c = default_config({});
+  c["linux"]["namespaces"].push_back({{"type", "time"}});
+  c["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1000000}, {"nanosecs", 0}}}};
+  write_config({"cat", "/proc/uptime"}, c);
+  auto r = run_container("tn1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GT(std::stod(r.out), 1000000.0) << r.out;
+}
+
+TEST_F(Isolation, JoinsNamespaceByPath) {
+  // A helper process owns a network and a UTS namespace; the container joins both by path.
+  auto helper = run_cmd({"sh", "-c", "unshare --net --uts sleep 30 >/dev/null 2>&1 & echo $!"});
+  int hpid = std::stoi(helper.out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto net = fs::read_symlink("/proc/" + std::to_string(hpid) + "/ns/net").string();
+  auto c = default_config({});
+  for (auto& ns : c["linux"]["namespaces"]) {
+    if (ns["type"] == "network") ns["path"] = "/proc/" + std::to_string(hpid) + "/ns/net";
+    if (ns["type"] == "uts") ns["path"] = "/proc/" + std::to_string(hpid) + "/ns/uts";
+  }
+  c.erase("hostname");
+  write_config({"sh", "-c", "readlink /proc/self/ns/net; echo $$"}, c);
+  auto r = run_container("jn1");
+  kill(hpid, SIGKILL);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, net + "\n1\n");
+}
+
+TEST_F(Isolation, PreservedAndSocketActivationFds) {
+  write_config({"sh", "-c", "cat <&3; echo LISTEN_FDS=$LISTEN_FDS LISTEN_PID=$LISTEN_PID"});
+  write_text(dir_ / "fd3", "passed-fd\n");
+  auto r =
+      run_cmd({"sh", "-c",
+               "exec 3<" + (dir_ / "fd3").string() + "; exec " + droplet_binary() + " --root " +
+                   root_.string() + " run --preserve-fds 1 --bundle " + bundle_.string() + " pf1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("passed-fd"), std::string::npos) << r.out;
+  r = run_cmd({"sh", "-c",
+               "exec 3<" + (dir_ / "fd3").string() + "; LISTEN_FDS=1 exec " + droplet_binary() +
+                   " --root " + root_.string() + " run --bundle " + bundle_.string() + " pf2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("passed-fd"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("LISTEN_FDS=1 LISTEN_PID=1"), std::string::npos) << r.out;
+}
+
+TEST_F(Isolation, PersonalityAndSharedRootPropagation) {
+  auto c = default_config({});
+  c["linux"]["personality"] = {{"domain", "LINUX32"}};
+  c["linux"]["rootfsPropagation"] = "rshared";
+  write_config({"sh", "-c", "uname -m; awk '$5 == \"/\"' /proc/self/mountinfo"}, c);
+  auto r = run_container("ps1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 5), "i686\n") << r.out;
+  EXPECT_NE(r.out.find("shared:"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace droplet_test

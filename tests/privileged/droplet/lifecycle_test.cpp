@@ -149,5 +149,16 @@ TEST_F(Lifecycle, FeaturesAndSpec) {
   EXPECT_EQ(r.code, 1);
 }
 
+TEST_F(Lifecycle, ForegroundRunWithTerminalProxiesThePty) {
+  auto c = default_config({});
+  c["process"]["terminal"] = true;
+  write_config({"sh", "-c", "tty; read line; echo got-$line; exit 4"}, c);
+  auto r = droplet({"run", "--bundle", bundle_.string(), "tty2"}, "hello\n");
+  EXPECT_EQ(r.code, 4) << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("got-hello"), std::string::npos) << r.out;
+  expect_no_leftovers("tty2");
+}
+
 }  // namespace
 }  // namespace droplet_test

@@ -1,0 +1,84 @@
+#include "condenser/api/router.hpp"
+
+#include <algorithm>
+
+namespace raind::condenser::api {
+
+bool split_path(std::string_view path, std::vector<std::string_view>& out) {
+  out.clear();
+  if (path.empty() || path.front() != '/') return false;
+  if (path == "/") return true;
+  path.remove_prefix(1);
+  while (true) {
+    auto slash = path.find('/');
+    auto seg = path.substr(0, slash);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    out.push_back(seg);
+    if (slash == std::string_view::npos) return true;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+Router& Router::add(std::string method, std::string pattern, std::string action, Severity severity,
+                    Handler handler, std::uint64_t body_limit) {
+  Route route{std::move(method),
+              std::move(pattern),
+              std::move(action),
+              severity,
+              body_limit,
+              std::move(handler),
+              {}};
+  std::vector<std::string_view> segs;
+  split_path(route.pattern, segs);
+  for (auto s : segs) route.segments.emplace_back(s);
+  routes_.push_back(std::move(route));
+  return *this;
+}
+
+Match Router::match(std::string_view method, std::string_view path) const {
+  Match out;
+  std::vector<std::string_view> segs;
+  if (!split_path(path, segs)) return out;
+  // Literal segments win over parameters so "/v1/policies/commit" beats "/v1/policies/{id}".
+  int best_score = -1;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> params;
+    int score = 0;
+    bool matched = true;
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+      const auto& pat = route.segments[i];
+      if (pat.size() > 2 && pat.front() == '{' && pat.back() == '}') {
+        params[pat.substr(1, pat.size() - 2)] = std::string(segs[i]);
+      } else if (pat == segs[i]) {
+        score += 1 << (segs.size() - i);
+      } else {
+        matched = false;
+        break;
+      }
+    }
+    if (!matched) continue;
+    if (route.method != method) {
+      if (std::find(out.allowed.begin(), out.allowed.end(), route.method) == out.allowed.end())
+        out.allowed.push_back(route.method);
+      continue;
+    }
+    if (score > best_score) {
+      best_score = score;
+      out.kind = MatchKind::found;
+      out.route = &route;
+      out.params = std::move(params);
+    }
+  }
+  if (out.kind != MatchKind::found && !out.allowed.empty())
+    out.kind = MatchKind::method_not_allowed;
+  return out;
+}
+
+std::uint64_t Router::max_body_limit(std::uint64_t default_limit) const {
+  std::uint64_t out = default_limit;
+  for (const auto& r : routes_) out = std::max(out, r.body_limit);
+  return out;
+}
+
+}  // namespace raind::condenser::api

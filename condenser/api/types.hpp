@@ -1,0 +1,67 @@
+#pragma once
+// Transport-independent request/response types seen by routes and handlers, so handlers and the
+// router can be unit-tested without sockets.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "condenser/pki/spiffe.hpp"
+
+namespace raind::condenser::api {
+
+enum class ListenerKind { management, hooks, ca };
+std::string_view listener_name(ListenerKind kind);
+
+enum class Severity { information, low, medium, high, critical };
+std::string_view severity_name(Severity s);
+Severity raise(Severity s);
+
+// What the TLS layer learned about the client.
+struct Peer {
+  bool has_cert = false;
+  std::string fingerprint;            // sha256 of the leaf DER, hex
+  std::vector<std::string> uri_sans;  // every URI SAN of the leaf
+  std::string address;                // "127.0.0.1" or "unix"
+  // Unix-socket peers: the kernel's SO_PEERCRED view of the caller (-1 when not known).
+  long uid = -1;
+  long pid = -1;
+};
+
+struct ApiRequest {
+  ListenerKind listener = ListenerKind::management;
+  std::string method;
+  std::string path;   // without the query
+  std::string query;  // raw, without '?'
+  std::string host;
+  std::string body;
+  std::string content_type;
+  std::map<std::string, std::string> headers;  // lower-case names (only the ones handlers need)
+  std::map<std::string, std::string> params;   // from the route pattern
+  Peer peer;
+  SpiffeId identity;  // authorised caller
+
+  // Handlers add audit detail here: target keys (container_id, policy_id, common_name,
+  // san_uri…), an action override (hook.<event>) and free-form extra.
+  nlohmann::json audit_target = nlohmann::json::object();
+  nlohmann::json audit_extra = nlohmann::json::object();
+  std::string audit_action;
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct ApiResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::string message;  // the envelope message, for the audit record's reason
+  bool close = false;   // close the connection after this response
+};
+
+}  // namespace raind::condenser::api

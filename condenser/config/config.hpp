@@ -1,0 +1,63 @@
+#pragma once
+// condenserd configuration (/etc/raind/condenserd.yaml). Parsing is a pure function of the text so
+// it is unit-testable; unknown keys and wrong types are errors that name line:column.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "raind/error.hpp"
+
+namespace raind::condenser {
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/raind/condenserd.yaml";
+
+struct ListenAddress {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the kernel picks one (tests); see run_dir/listeners.json
+  std::string str() const;
+};
+
+struct Limits {
+  std::uint32_t header_bytes = 16 * 1024;
+  std::uint64_t body_bytes = 1024 * 1024;  // default per-route body limit
+  std::uint32_t request_timeout_s = 10;    // a started request must be complete within this
+  std::uint32_t idle_timeout_s = 60;       // keep-alive gap between requests
+  std::uint32_t max_connections = 256;     // per listener
+  std::uint32_t shutdown_timeout_s = 10;   // SIGTERM drain deadline
+};
+
+struct AuditConfig {
+  std::uint64_t max_bytes = 50ull * 1024 * 1024;
+  std::uint32_t max_files = 5;
+};
+
+struct Config {
+  std::filesystem::path state_dir = "/var/lib/raind";
+  std::filesystem::path run_dir = "/run/raind";
+  std::filesystem::path log_dir = "/var/log/raind";
+  std::filesystem::path pki_dir = "/etc/raind/pki";
+  std::string log_level = "info";
+  ListenAddress management{"127.0.0.1", 7755};
+  ListenAddress hooks{"127.0.0.1", 7756};
+  std::filesystem::path hooks_socket;  // empty: <run_dir>/hooks.sock
+  ListenAddress ca{"127.0.0.1", 7757};
+  Limits limits;
+  AuditConfig audit;
+
+  std::filesystem::path db_path() const { return state_dir / "raind.db"; }
+  std::filesystem::path audit_path() const { return log_dir / "raind_audit.jsonl"; }
+  std::filesystem::path hooks_socket_path() const {
+    return hooks_socket.empty() ? run_dir / "hooks.sock" : hooks_socket;
+  }
+  std::filesystem::path listeners_file() const { return run_dir / "listeners.json"; }
+};
+
+// "host:port" with an IPv4/IPv6 literal or "localhost"; port 0..65535.
+Result<ListenAddress> parse_listen_address(std::string_view text);
+// Parses YAML text; `origin` names the source in error messages. Empty text gives defaults.
+Result<Config> parse_config(std::string_view text, std::string_view origin = "<config>");
+// Reads and parses a file. A missing file yields defaults only when `missing_ok`.
+Result<Config> load_config(const std::filesystem::path& path, bool missing_ok);
+
+}  // namespace raind::condenser

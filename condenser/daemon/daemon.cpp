@@ -1,0 +1,249 @@
+#include "condenser/daemon/daemon.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "condenser/api/server.hpp"
+#include "condenser/handlers/context.hpp"
+#include "raind/atomic_file.hpp"
+#include "raind/log.hpp"
+#include "raind/sys/files.hpp"
+
+namespace raind::condenser {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+Status make_dir(const std::filesystem::path& dir, mode_t mode) {
+  RAIND_TRY(sys::mkdir_p(dir, mode));
+  // mkdir honours the umask and leaves existing dirs alone: set the mode explicitly.
+  if (::chmod(dir.c_str(), mode) != 0) return fail_errno("chmod " + dir.string());
+  return ok();
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+Result<std::vector<pki::CertRecord>> current_certs(const pki::Pki& p) {
+  std::vector<pki::CertRecord> out;
+  for (const auto& [stem, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"ca", "ca"}, {"server", "server"}, {"cli", "cli"}, {"hook", "hook"}}) {
+    RAIND_TRY_ASSIGN(auto text, sys::read_file(p.dir() / (stem + ".crt")));
+    RAIND_TRY_ASSIGN(auto cert, ossl::read_cert_pem(text));
+    out.push_back(pki::describe(cert.get(), kind));
+  }
+  return out;
+}
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+  int run() {
+    auto status = start();
+    if (!status) {
+      log_->critical("start-up failed: {}", status.error().what());
+      sd_notifyf(0, "STATUS=start-up failed: %s", status.error().what().c_str());
+      return 1;
+    }
+    io_.run();
+    log_->info("condenserd stopped");
+    return exit_code_;
+  }
+
+ private:
+  Status start() {
+    // Catch stop/reload signals from the very start: a SIGTERM during start-up is then handled
+    // as a drain once the loop runs, instead of killing the process half-initialised.
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGHUP);
+    RAIND_TRY_ASSIGN(config_, load_config(options_.config_path, options_.config_missing_ok));
+    LogOptions lo;
+    lo.level =
+        options_.log_level_override.empty() ? config_.log_level : options_.log_level_override;
+    setup_logging(lo);
+    log_ = logger("condenser");
+    log_->info("condenserd {} starting (config {})", RAIND_VERSION, options_.config_path.string());
+
+    RAIND_TRY(with_context(make_dir(config_.state_dir, 0700), "state dir"));
+    RAIND_TRY(with_context(make_dir(config_.log_dir, 0750), "log dir"));
+    RAIND_TRY(with_context(make_dir(config_.run_dir, 0755), "run dir"));
+
+    std::vector<pki::CertRecord> generated;
+    RAIND_TRY_ASSIGN(auto p, pki::Pki::ensure(config_.pki_dir, &generated));
+    pki_ = std::make_unique<pki::Pki>(std::move(p));
+
+    RAIND_TRY_ASSIGN(store_, store::Store::open(config_.db_path()));
+    // Record every certificate on disk the store does not know: first start, a store that was
+    // reset, or a rotation whose files were written just before a crash cut off its commit.
+    RAIND_TRY_ASSIGN(auto known, store_->list_certificates(true));
+    RAIND_TRY_ASSIGN(auto on_disk, current_certs(*pki_));
+    std::vector<pki::CertRecord> missing;
+    for (auto& cert : on_disk) {
+      bool seen = std::any_of(known.begin(), known.end(),
+                              [&](const auto& row) { return row.cert.serial == cert.serial; });
+      if (!seen) missing.push_back(std::move(cert));
+    }
+    if (!missing.empty()) RAIND_TRY(store_->record_certificates(missing, true));
+    (void)generated;
+
+    node_ = hostname();
+    RAIND_TRY_ASSIGN(
+        audit_, api::AuditLog::open(config_.audit_path(),
+                                    {config_.audit.max_bytes, config_.audit.max_files}, node_));
+
+    ctx_ = std::make_unique<handlers::HandlerContext>(
+        handlers::HandlerContext{*store_, *pki_, system::probe_host(), node_,
+                                 std::chrono::steady_clock::now(), nullptr, nullptr});
+    ctx_->on_rotated = [this]() -> Status {
+      RAIND_TRY_ASSIGN(auto tls,
+                       api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
+                                            pki_->ca_cert_path()));
+      server_->set_tls(std::move(tls));
+      return ok();
+    };
+    handlers::add_system_routes(management_, *ctx_);
+    handlers::add_pki_routes(management_, ca_, *ctx_);
+    handlers::add_hook_routes(hooks_, *ctx_);
+
+    server_ = std::make_unique<api::Server>(io_, *audit_, api::limits_from(config_.limits));
+    RAIND_TRY_ASSIGN(auto tls, api::make_server_tls(pki_->server_cert_path(),
+                                                    pki_->server_key_path(), pki_->ca_cert_path()));
+    server_->set_tls(std::move(tls));
+    nlohmann::json bound;
+    RAIND_TRY_ASSIGN(bound["management"], server_->listen_tcp(api::ListenerKind::management,
+                                                              config_.management, management_));
+    RAIND_TRY_ASSIGN(bound["hooks"],
+                     server_->listen_tcp(api::ListenerKind::hooks, config_.hooks, hooks_));
+    RAIND_TRY(server_->listen_unix(api::ListenerKind::hooks, config_.hooks_socket_path(), hooks_));
+    bound["hooks_socket"] = config_.hooks_socket_path().string();
+    RAIND_TRY_ASSIGN(bound["ca"], server_->listen_tcp(api::ListenerKind::ca, config_.ca, ca_));
+    bound["pid"] = ::getpid();
+    RAIND_TRY(write_file_atomic(config_.listeners_file(), bound.dump() + "\n", 0644));
+    server_->start();
+
+    asio::co_spawn(io_, signal_loop(), asio::detached);
+    std::uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
+      asio::co_spawn(io_, watchdog_loop(std::chrono::microseconds(watchdog_usec / 2)),
+                     asio::detached);
+    log_->info("listening: management {}, hooks {} + {}, ca {}",
+               bound["management"].get<std::string>(), bound["hooks"].get<std::string>(),
+               config_.hooks_socket_path().string(), bound["ca"].get<std::string>());
+    sd_notifyf(0, "READY=1\nSTATUS=serving management on %s\nMAINPID=%d",
+               bound["management"].get<std::string>().c_str(), ::getpid());
+    return ok();
+  }
+
+  awaitable<void> signal_loop() {
+    while (true) {
+      boost::system::error_code ec;
+      int sig = co_await signals_.async_wait(redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      if (sig == SIGHUP) {
+        reload();
+        continue;
+      }
+      co_await drain();
+      co_return;
+    }
+  }
+
+  void reload() {
+    sd_notify(0, "RELOADING=1");
+    auto fresh = load_config(options_.config_path, options_.config_missing_ok);
+    if (!fresh) {
+      log_->error("reload: keeping the running config: {}", fresh.error().what());
+    } else {
+      // Paths and listen addresses need a restart; log level and limits apply now.
+      if (fresh->state_dir != config_.state_dir || fresh->run_dir != config_.run_dir ||
+          fresh->log_dir != config_.log_dir || fresh->pki_dir != config_.pki_dir ||
+          fresh->management.str() != config_.management.str() ||
+          fresh->hooks.str() != config_.hooks.str() || fresh->ca.str() != config_.ca.str() ||
+          fresh->hooks_socket != config_.hooks_socket)
+        log_->warn("reload: path or listen address changes take effect after a restart");
+      config_.log_level = fresh->log_level;
+      config_.limits = fresh->limits;
+      if (options_.log_level_override.empty())
+        spdlog::set_level(spdlog::level::from_str(config_.log_level));
+      server_->set_limits(api::limits_from(config_.limits));
+      log_->info("reloaded configuration (log level {}, limits)", config_.log_level);
+    }
+    sd_notify(0, "READY=1");
+  }
+
+  awaitable<void> drain() {
+    sd_notify(0, "STOPPING=1");
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(config_.limits.shutdown_timeout_s);
+    log_->info("stopping: draining {} connections (deadline {} s)", server_->connections(),
+               config_.limits.shutdown_timeout_s);
+    server_->stop();
+    asio::steady_timer tick(io_);
+    while (server_->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      tick.expires_after(std::chrono::milliseconds(20));
+      boost::system::error_code ec;
+      co_await tick.async_wait(redirect_error(use_awaitable, ec));
+    }
+    if (server_->connections() > 0) {
+      log_->warn("drain deadline passed, closing {} connections", server_->connections());
+      server_->abort_all();
+    }
+    std::error_code ignored;
+    std::filesystem::remove(config_.listeners_file(), ignored);
+    stopping_ = true;
+    io_.stop();
+  }
+
+  awaitable<void> watchdog_loop(std::chrono::microseconds period) {
+    asio::steady_timer timer(io_);
+    while (!stopping_) {
+      sd_notify(0, "WATCHDOG=1");
+      timer.expires_after(period);
+      boost::system::error_code ec;
+      co_await timer.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+
+  DaemonOptions options_;
+  Config config_;
+  std::shared_ptr<spdlog::logger> log_ = logger("condenser");
+  asio::io_context io_{1};
+  asio::signal_set signals_{io_};
+  std::unique_ptr<pki::Pki> pki_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<api::AuditLog> audit_;
+  std::unique_ptr<handlers::HandlerContext> ctx_;
+  api::Router management_, hooks_, ca_;
+  std::unique_ptr<api::Server> server_;
+  std::string node_;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  Daemon daemon(options);
+  return daemon.run();
+}
+
+}  // namespace raind::condenser

@@ -1,0 +1,34 @@
+#pragma once
+// What route handlers may use. Later features (containers, images, policies…) add their
+// services here and register their routes in handlers/<area>.cpp.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "condenser/api/router.hpp"
+#include "condenser/pki/pki.hpp"
+#include "condenser/store/store.hpp"
+#include "condenser/system/probe.hpp"
+
+namespace raind::condenser::handlers {
+
+struct HandlerContext {
+  store::Store& store;
+  pki::Pki& pki;
+  system::HostFacts host;
+  std::string node;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Called after a successful rotation so new connections use the new server certificate.
+  std::function<Status()> on_rotated;
+  // Hook events after authorisation (later issues: container state sync). Default: accept.
+  std::function<boost::asio::awaitable<api::ApiResponse>(api::ApiRequest&, std::string event,
+                                                         const store::ContainerRow&)>
+      on_hook;
+};
+
+void add_system_routes(api::Router& management, HandlerContext& ctx);
+void add_pki_routes(api::Router& management, api::Router& ca, HandlerContext& ctx);
+void add_hook_routes(api::Router& hooks, HandlerContext& ctx);
+
+}  // namespace raind::condenser::handlers

@@ -1,0 +1,94 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "condenser/config/config.hpp"
+
+using namespace raind::condenser;
+
+TEST(Config, EmptyTextGivesDefaults) {
+  auto c = parse_config("");
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(c->state_dir, "/var/lib/raind");
+  EXPECT_EQ(c->management.str(), "127.0.0.1:7755");
+  EXPECT_EQ(c->hooks.str(), "127.0.0.1:7756");
+  EXPECT_EQ(c->ca.str(), "127.0.0.1:7757");
+  EXPECT_EQ(c->hooks_socket_path(), "/run/raind/hooks.sock");
+  EXPECT_EQ(c->audit_path(), "/var/log/raind/raind_audit.jsonl");
+  EXPECT_EQ(c->limits.body_bytes, 1024u * 1024u);
+}
+
+TEST(Config, OverridesEveryPathAndAddress) {
+  auto c = parse_config(R"(state_dir: /t/state
+run_dir: /t/run
+log_dir: /t/log
+pki_dir: /t/pki
+log_level: debug
+listen:
+  management: 127.0.0.1:0
+  hooks: "[::1]:9000"
+  hooks_socket: /t/h.sock
+  ca: localhost:7001
+limits:
+  body_bytes: 2048
+  request_timeout_s: 3
+)");
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(c->db_path(), "/t/state/raind.db");
+  EXPECT_EQ(c->management.port, 0);
+  EXPECT_EQ(c->hooks.host, "::1");
+  EXPECT_EQ(c->hooks.str(), "[::1]:9000");
+  EXPECT_EQ(c->ca.host, "127.0.0.1");
+  EXPECT_EQ(c->hooks_socket_path(), "/t/h.sock");
+  EXPECT_EQ(c->limits.body_bytes, 2048u);
+  EXPECT_EQ(c->limits.request_timeout_s, 3u);
+  EXPECT_EQ(c->log_level, "debug");
+}
+
+TEST(Config, UnknownTopLevelKeyNamesLineAndColumn) {
+  auto c = parse_config("state_dir: /x\nbogus: 1\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "f.yaml:2:1: unknown key 'bogus'");
+}
+
+TEST(Config, UnknownNestedKeyNamesSectionLineAndColumn) {
+  auto c = parse_config("listen:\n  management: 127.0.0.1:1\n  admin: 1.2.3.4:5\n", "f.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().message(), "f.yaml:3:3: unknown key 'listen.admin'");
+}
+
+TEST(Config, WrongTypesAndValuesAreErrors) {
+  EXPECT_FALSE(parse_config("limits:\n  body_bytes: lots\n"));
+  EXPECT_FALSE(parse_config("limits:\n  body_bytes: -1\n"));
+  EXPECT_FALSE(parse_config("state_dir: relative/path\n"));
+  EXPECT_FALSE(parse_config("state_dir: [a, b]\n"));
+  EXPECT_FALSE(parse_config("listen:\n  management: 127.0.0.1\n"));
+  EXPECT_FALSE(parse_config("listen:\n  management: 127.0.0.1:70000\n"));
+  EXPECT_FALSE(parse_config("listen:\n  management: nosuchhost:1\n"));
+  EXPECT_FALSE(parse_config("log_level: loud\n"));
+  EXPECT_FALSE(parse_config("listen: 5\n"));
+  auto bad = parse_config("a: [1,\n", "x.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("x.yaml:"), std::string::npos);
+}
+
+TEST(Config, ShippedDefaultConfigParsesToDefaults) {
+  std::ifstream in(std::string(RAIND_SOURCE_DIR) + "/systemd/condenserd.yaml");
+  ASSERT_TRUE(in);
+  std::stringstream s;
+  s << in.rdbuf();
+  auto c = parse_config(s.str());
+  ASSERT_TRUE(c) << c.error().what();
+  Config d;
+  EXPECT_EQ(c->state_dir, d.state_dir);
+  EXPECT_EQ(c->management.str(), d.management.str());
+  EXPECT_EQ(c->hooks_socket_path(), d.hooks_socket_path());
+  EXPECT_EQ(c->limits.max_connections, d.limits.max_connections);
+  EXPECT_EQ(c->audit.max_bytes, d.audit.max_bytes);
+}
+
+TEST(Config, LoadMissingFile) {
+  EXPECT_TRUE(load_config("/nonexistent/condenserd.yaml", true));
+  EXPECT_FALSE(load_config("/nonexistent/condenserd.yaml", false));
+}
