@@ -99,12 +99,14 @@ while IFS= read -r line; do
   if [ "$fstype" = cgroup2 ]; then
     own=$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)
   else
+    # Named hierarchies (name=systemd) too: runtimes create the parent there as well, and a dir
+    # the sandbox did not make would outlive it.
     for opt in ${superopts//,/ }; do
-      case "$opt" in rw|ro|relatime|noexec|nosuid|nodev|name=*|clone_children|xattr) continue ;; esac
+      case "$opt" in rw|ro|relatime|noexec|nosuid|nodev|clone_children|xattr) continue ;; esac
       own=$(awk -F: -v c="$opt" '{n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3}' /proc/self/cgroup)
       [ -n "$own" ] && break
     done
-    [ -n "$own" ] || continue  # a named hierarchy without controllers (name=systemd)
+    [ -n "$own" ] || continue  # a hierarchy this process is not in
   fi
   dir="$mountpoint${own%/}/$cg_name"
   if mkdir "$dir" 2>/dev/null; then
@@ -138,6 +140,13 @@ teardown() {
     done
     [ -d "$dir" ] && echo "sandbox.sh: could not remove cgroup $dir" >&2
   done
+  # Runtimes such as runc also create the path in hierarchies we made no dir in (name=systemd,
+  # the unified one): sweep every cgroup mount for our tag.
+  while read -r mp; do
+    find "$mp" -maxdepth 5 -type d -name "$cg_name" 2>/dev/null | while read -r d; do
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  done < <(awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts)
   if [ "$keep" = 1 ]; then
     echo "sandbox.sh: kept $root" >&2
   else

@@ -39,14 +39,13 @@ cleanup() {
       esac
     done
   done
-  # Remove the cgroups the runtimes made under our own cgroup (deepest first).
-  while read -r _ ctrls path; do
-    for c in ${ctrls//,/ }; do
-      [ -n "$c" ] || continue
-      base="/sys/fs/cgroup/$c$path/$cgparent"
-      [ -d "$base" ] && find "$base" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  # Remove the cgroups the runtimes made (deepest first), in every hierarchy: runc and crun
+  # also use name=systemd and the unified one.
+  while read -r mp; do
+    find "$mp" -maxdepth 5 -type d -name "$cgparent" 2>/dev/null | while read -r d; do
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
-  done < <(tr ':' ' ' < /proc/self/cgroup)
+  done < <(awk '$3 == "cgroup" || $3 == "cgroup2" {print $2}' /proc/self/mounts)
   rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
