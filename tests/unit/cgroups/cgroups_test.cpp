@@ -280,3 +280,35 @@ TEST(DeviceFilter, CompilesRulesLastFirstWithPatchedJumps) {
 
 }  // namespace
 }  // namespace raind::cgroups
+
+namespace raind::cgroups {
+namespace {
+
+// The default cgroupsPath (<own>/droplet/<id>) makes the runtime own the shared "droplet"
+// level: deleting the last container removes it, a sibling keeps it.
+TEST_F(FixtureTree, DefaultPathPrunesTheSharedParentWhenEmpty) {
+  HostLayout layout;
+  layout.version = Version::v2;
+  layout.unified_mount = root_;
+  layout.self_paths[""] = "/";
+  auto a = make_manager(layout, "", "a");
+  auto b = make_manager(layout, "", "b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE((*a)->create());
+  ASSERT_TRUE((*b)->create());
+  EXPECT_EQ((*a)->primary_path(), root_ / "droplet" / "a");
+  ASSERT_TRUE((*a)->destroy());
+  EXPECT_TRUE(std::filesystem::exists(root_ / "droplet")) << "b still lives there";
+  auto b_again = load_manager((*b)->to_json());  // as `droplet delete` does from state.json
+  ASSERT_TRUE(b_again);
+  ASSERT_TRUE((*b_again)->destroy());
+  EXPECT_FALSE(std::filesystem::exists(root_ / "droplet"));
+  // An explicit cgroupsPath never touches its parent.
+  auto c = make_manager(layout, "explicit/c", "c");
+  ASSERT_TRUE((*c)->create());
+  ASSERT_TRUE((*c)->destroy());
+  EXPECT_TRUE(std::filesystem::exists(root_ / "explicit"));
+}
+
+}  // namespace
+}  // namespace raind::cgroups
