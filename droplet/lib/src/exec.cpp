@@ -60,19 +60,6 @@ int differing_namespaces(pid_t pid) {
   return flags;
 }
 
-Result<UniqueFd> connect_unix(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fail_errno("create console socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return failf(Errc::invalid_argument, "console socket path \"{}\" is too long", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail_errno(fmt::format("connect to console socket {}", path));
-  return fd;
-}
-
 void add_cap(std::vector<std::string>& set, const std::string& cap) {
   if (std::find(set.begin(), set.end(), cap) == set.end()) set.push_back(cap);
 }
@@ -212,7 +199,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
   UniqueFd console, console_peer;
   if (plan.proc.terminal) {
     if (!o.console_socket.empty()) {
-      RAIND_TRY_ASSIGN(console, connect_unix(o.console_socket));
+      RAIND_TRY_ASSIGN(console, connect_console_socket(o.console_socket));
     } else {
       int sv[2];
       if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)

@@ -41,19 +41,6 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fail_errno("create console socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    return failf(Errc::invalid_argument, "console socket path \"{}\" is too long", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail_errno(fmt::format("connect to console socket {}", path));
-  return fd;
-}
-
 // Devices a container always needs access to, in addition to the spec's rules (the default spec
 // denies everything first): the default nodes, ptys and the devices the spec creates.
 void add_default_device_rules(cgroups::Resources& res, const oci::Spec& spec) {
@@ -123,6 +110,19 @@ std::string not_running_msg(const std::string& id) {
 }
 
 }  // namespace
+
+Result<UniqueFd> connect_console_socket(const std::string& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fail_errno("create console socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return failf(Errc::invalid_argument, "console socket path \"{}\" is too long", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return fail_errno(fmt::format("connect to console socket {}", path));
+  return fd;
+}
 
 nlohmann::json state_json(const ContainerRecord& record, ContainerStatus status) {
   auto j = oci::state_to_json(oci_state(record, status));

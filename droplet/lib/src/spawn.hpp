@@ -28,4 +28,7 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
 // Moves fd to a number >= min_fd (close-on-exec), closing the original.
 Result<int> move_fd_high(int fd, int min_fd);
 
+// Connects to a --console-socket (create and exec send the pty master there).
+Result<UniqueFd> connect_console_socket(const std::string& path);
+
 }  // namespace raind::droplet
