@@ -1,7 +1,12 @@
 #include "raind/log.hpp"
 
+#include <time.h>
+
 #include <mutex>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -26,6 +31,66 @@ spdlog::sink_ptr default_sink() {
   return sink;
 }
 
+// Quotes and escapes a string the way JSON does; invalid UTF-8 becomes U+FFFD so every line
+// stays parseable whatever a message contains.
+std::string json_quote(std::string_view text) {
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// RFC 3339 local time with microseconds, e.g. 2026-11-22T13:16:01.123456+00:00.
+std::string rfc3339(spdlog::log_clock::time_point tp) {
+  using namespace std::chrono;
+  auto since = tp.time_since_epoch();
+  time_t secs = static_cast<time_t>(duration_cast<seconds>(since).count());
+  auto micros = duration_cast<microseconds>(since).count() % 1000000;
+  tm local{};
+  localtime_r(&secs, &local);
+  long off = local.tm_gmtoff / 60;
+  char sign = off < 0 ? '-' : '+';
+  if (off < 0) off = -off;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}{}{:02}:{:02}", local.tm_year + 1900,
+                     local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec,
+                     micros, sign, off / 60, off % 60);
+}
+
+// One record per line. Text: time="…" level=… logger=… msg="…" (logfmt, like runc's default).
+// JSON: {"level":"…","msg":"<logger>: …","time":"…"} (runc --log-format json, which podman and
+// containerd parse). Messages are escaped, so a quote or newline cannot break a line.
+class LineFormatter final : public spdlog::formatter {
+ public:
+  explicit LineFormatter(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string_view level(spdlog::level::to_string_view(msg.level).data(),
+                           spdlog::level::to_string_view(msg.level).size());
+    std::string_view name(msg.logger_name.data(), msg.logger_name.size());
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    std::string line;
+    if (json_) {
+      line = fmt::format(R"({{"level":"{}","msg":{},"time":"{}"}})", level,
+                         json_quote(fmt::format("{}: {}", name, text)), rfc3339(msg.time));
+    } else {
+      line = fmt::format("time=\"{}\" level={} logger={} msg={}", rfc3339(msg.time), level, name,
+                         json_quote(text));
+    }
+    line.push_back('\n');
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<LineFormatter>(json_);
+  }
+
+ private:
+  bool json_;
+};
+
+spdlog::level::level_enum parse_level(const std::string& name) {
+  // spdlog maps unknown names to "off"; a typo must not silence logging.
+  auto level = spdlog::level::from_str(name);
+  if (level == spdlog::level::off && name != "off") return spdlog::level::info;
+  return level;
+}
+
 }  // namespace
 
 void setup_logging(const LogOptions& options) {
@@ -41,15 +106,9 @@ void setup_logging(const LogOptions& options) {
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     }
   }
-  if (options.json) {
-    // runc's --log-format json shape: {"level":"…","msg":"…","time":"…"}. Messages are escaped
-    // by the callers that need it; logger names go into the message prefix.
-    sink->set_pattern(R"({"level":"%l","msg":"%n: %v","time":"%Y-%m-%dT%H:%M:%S.%f%z"})");
-  } else {
-    sink->set_pattern("time=\"%Y-%m-%dT%H:%M:%S.%e%z\" level=%l logger=%n msg=\"%v\"");
-  }
+  sink->set_formatter(std::make_unique<LineFormatter>(options.json));
   s.sink = sink;
-  s.level = spdlog::level::from_str(options.level);
+  s.level = parse_level(options.level);
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
     l->sinks().assign(1, sink);
     l->set_level(s.level);

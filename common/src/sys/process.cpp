@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +34,56 @@ std::int64_t monotonic_ms() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Writes to the child's stdin without letting SIGPIPE kill us when the child has closed it
+// (e.g. `true` given stdin data): SIGPIPE is blocked for this thread during the write and a
+// SIGPIPE this write raised is consumed, so the caller just sees EPIPE.
+ssize_t write_no_sigpipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_set, old_mask, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigpending(&pending);
+  bool already_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+  ssize_t n = ::write(fd, data, size);
+  int err = errno;
+  if (n < 0 && err == EPIPE && !already_pending) {
+    timespec zero{};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = err;
+  return n;
+}
+
+// Async-signal-safe message for a failed execvp in the child (no malloc, no locale).
+void report_exec_failure(const char* program, int err) {
+  auto put = [](const char* text) { (void)!::write(2, text, strlen(text)); };
+  const char* name = strerrorname_np(err);
+  put("exec ");
+  put(program);
+  put(": ");
+  put(err == ENOENT ? "no such file or directory" : err == EACCES ? "permission denied" : "failed");
+  put(" (");
+  put(name ? name : "unknown error");
+  put(")\n");
+}
+
+// Waits for the child with a deadline; false when the deadline passed first.
+bool wait_exit_until(pid_t pid, std::int64_t deadline_ms) {
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return true;  // no pidfd: the caller falls back to a blocking wait
+  UniqueFd owned(pidfd);
+  for (;;) {
+    int wait_ms = static_cast<int>(std::max<std::int64_t>(0, deadline_ms - monotonic_ms()));
+    pollfd pfd{pidfd, POLLIN, 0};
+    int r = ::poll(&pfd, 1, wait_ms);
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return true;
+  }
 }
 
 }  // namespace
@@ -97,9 +150,11 @@ Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& op
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, &empty, nullptr);
+    // An ignored SIGPIPE would survive execve; tools expect the default.
+    ::signal(SIGPIPE, SIG_DFL);
     if (!options.env.empty()) environ = cenv.data();
     ::execvp(cargv[0], cargv.data());
-    dprintf(2, "exec %s: %s\n", cargv[0], strerror(errno));
+    report_exec_failure(cargv[0], errno);
     _exit(127);
   }
   ChildProcess child(pid);
@@ -158,13 +213,15 @@ Result<RunResult> run(const std::vector<std::string>& argv, const RunOptions& op
     drain(out_idx, out_r, result.out);
     drain(err_idx, err_r, result.err);
     if (in_idx >= 0 && (fds[in_idx].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t put = ::write(in_w.get(), pending_in.data(), pending_in.size());
+      ssize_t put = write_no_sigpipe(in_w.get(), pending_in.data(), pending_in.size());
       if (put > 0) pending_in.remove_prefix(static_cast<std::size_t>(put));
       if (put < 0 && errno != EAGAIN && errno != EINTR) pending_in = {};
       if (pending_in.empty()) in_w.reset();
     }
   }
   in_w.reset();
+  // The child may close its output and keep running: the timeout still applies.
+  if (!timed_out && deadline >= 0) timed_out = !wait_exit_until(child.pid(), deadline);
   if (timed_out) {
     ::kill(child.pid(), SIGKILL);
     (void)child.wait();

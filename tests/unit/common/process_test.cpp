@@ -72,3 +72,41 @@ TEST(Logging, NamedLoggersAreSharedAndReused) {
 
 }  // namespace
 }  // namespace raind::sys
+
+namespace raind::sys {
+namespace {
+
+TEST(Run, StdinForAChildThatDoesNotReadIsNotFatal) {
+  // `true` exits without reading: writing the rest raises EPIPE, which must not kill the caller
+  // with SIGPIPE (the default disposition in this test binary).
+  RunOptions opts;
+  opts.stdin_data = std::string(4 << 20, 'x');
+  for (int i = 0; i < 5; ++i) {
+    auto r = run({"true"}, opts);
+    ASSERT_TRUE(r) << r.error().what();
+    EXPECT_EQ(r->status.code, 0);
+  }
+}
+
+TEST(Run, TimeoutAppliesAfterTheChildClosesItsOutput) {
+  RunOptions opts;
+  opts.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  auto r = run({"sh", "-c", "exec >&- 2>&-; sleep 10"}, opts);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Errc::timeout);
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(Run, ReplacesTheEnvironmentWhenGiven) {
+  RunOptions opts;
+  opts.env = {"RAIND_TEST_VAR=hello", "PATH=/usr/bin:/bin"};
+  auto r = run({"sh", "-c", "echo \"$RAIND_TEST_VAR:${HOME:-unset}\""}, opts);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->out, "hello:unset\n");
+  EXPECT_FALSE(run({}));
+}
+
+}  // namespace
+}  // namespace raind::sys

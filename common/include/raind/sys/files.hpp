@@ -22,6 +22,12 @@ Status write_all(int fd, std::string_view content);
 Status mkdir_p(const std::filesystem::path& path, mode_t mode = 0755);
 // Removes a path recursively; missing is not an error.
 Status remove_all(const std::filesystem::path& path);
+// Like remove_all, but never descends into a mount point (bind mounts included): the mounted
+// tree is left untouched and reported as a conflict error after everything else is removed.
+// Symlinks are removed, never followed.
+Status remove_all_xdev(const std::filesystem::path& path);
 bool exists(const std::filesystem::path& path);
+// The target of a symbolic link (not resolved further); errors name the path.
+Result<std::filesystem::path> read_link(const std::filesystem::path& path);
 
 }  // namespace raind::sys
