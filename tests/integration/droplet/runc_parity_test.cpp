@@ -70,7 +70,7 @@ class RuncParity : public ::testing::Test {
     dir_ = tmpl;
     auto img = run({std::string(RAIND_SOURCE_DIR) + "/scripts/build-test-image.sh",
                     (dir_ / "image").string()});
-    if (img.code != 0) GTEST_SKIP() << "test image: " << img.err;
+    ASSERT_EQ(img.code, 0) << "building the test image failed: " << img.err;
     bundle_ = dir_ / "image/bundle";
     std::ifstream in(bundle_ / "config.json");
     config_ = json::parse(in);
