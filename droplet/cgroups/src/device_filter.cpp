@@ -38,6 +38,9 @@ bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) {
 bpf_insn jne_imm(std::uint8_t reg, std::int32_t imm, std::int16_t off) {
   return insn(BPF_JMP | BPF_JNE | BPF_K, reg, 0, off, imm);
 }
+bpf_insn jeq_imm(std::uint8_t reg, std::int32_t imm, std::int16_t off) {
+  return insn(BPF_JMP | BPF_JEQ | BPF_K, reg, 0, off, imm);
+}
 bpf_insn exit_insn() {
   return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
@@ -77,11 +80,19 @@ std::vector<bpf_insn> compile_device_filter(const std::vector<DeviceRule>& rules
     }
     std::int32_t mask = access_mask(rule.access.empty() ? "rwm" : rule.access);
     if (mask != kAllAccess) {
-      // The rule covers the request only if every requested bit is in its access set.
       block.push_back(mov_reg(R6, R3));
-      block.push_back(alu_imm(BPF_AND, R6, ~mask & kAllAccess));
-      skips.push_back(block.size());
-      block.push_back(jne_imm(R6, 0, 0));
+      if (rule.allow) {
+        // An allow rule covers the request only if every requested bit is in its access set.
+        block.push_back(alu_imm(BPF_AND, R6, ~mask & kAllAccess));
+        skips.push_back(block.size());
+        block.push_back(jne_imm(R6, 0, 0));
+      } else {
+        // A deny rule refuses any request that shares a bit with it: "deny w" must also refuse
+        // an O_RDWR open (read|write), as the v1 devices controller does.
+        block.push_back(alu_imm(BPF_AND, R6, mask));
+        skips.push_back(block.size());
+        block.push_back(jeq_imm(R6, 0, 0));
+      }
     }
     if (rule.major && *rule.major >= 0) {
       skips.push_back(block.size());

@@ -271,6 +271,10 @@ class V1Manager final : public Manager {
       RAIND_TRY(write_control(*dir, "memory.swappiness", std::to_string(*m.swappiness)));
     if (m.disable_oom_killer && *m.disable_oom_killer)
       RAIND_TRY(write_control(*dir, "memory.oom_control", "1"));
+    // The kernel still honours the TCP buffer limit (unlike the deprecated kmem limit, which
+    // it accepts and ignores: that one is not written).
+    if (m.kernel_tcp && std::filesystem::exists(*dir / "memory.kmem.tcp.limit_in_bytes"))
+      RAIND_TRY(write_control(*dir, "memory.kmem.tcp.limit_in_bytes", limit_value(*m.kernel_tcp)));
     return ok();
   }
 

@@ -250,8 +250,13 @@ void init_main(InitPlan& plan) {
   }
   if (::setsid() < 0) die(plan, "init", errno, "setsid");
 
+  // An unbindable / would make the rootfs bind below fail: start private and apply the
+  // requested propagation to the container's root after pivot_root.
+  const unsigned long late_propagation = plan.root_propagation & (MS_SHARED | MS_UNBINDABLE);
   if (plan.new_mount_ns) {
-    if (::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
+    unsigned long early = plan.root_propagation;
+    if (early & MS_UNBINDABLE) early = MS_PRIVATE | (early & MS_REC);
+    if (::mount(nullptr, "/", nullptr, early, nullptr) != 0)
       die(plan, "rootfs", errno, "set propagation of /");
     if (!plan.rootfs_parent_mount.empty() &&
         ::mount(nullptr, plan.rootfs_parent_mount.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
@@ -277,8 +282,7 @@ void init_main(InitPlan& plan) {
     }
     enter_rootfs(plan);
     // A shared root propagation is applied only now: pivot_root refuses shared parents.
-    if ((plan.root_propagation & MS_SHARED) &&
-        ::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
+    if (late_propagation && ::mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
       die(plan, "rootfs", errno, "set propagation of the container root");
   } else {
     wait_for_cgroup(plan);
@@ -287,6 +291,8 @@ void init_main(InitPlan& plan) {
         die(plan, "hooks", errno, "sync");
       expect(plan, sync::Type::hooks_done, "hooks");
     }
+    plan.proc_self_fd_dir = ::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (plan.proc_self_fd_dir < 0) die(plan, "rootfs", errno, "open /proc/self/fd");
     if (::chroot(plan.rootfs.c_str()) != 0) die(plan, "rootfs", errno, "chroot");
     if (::chdir("/") != 0) die(plan, "rootfs", errno, "chdir /");
   }
@@ -318,9 +324,18 @@ void init_main(InitPlan& plan) {
   ::close(plan.sync_fd);
   plan.sync_fd = -1;
 
+  // Reopened for writing through /proc: the O_PATH fd cannot be written, and this open blocks
+  // until `start` opens the read side.
   char fifo_path[64];
-  std::snprintf(fifo_path, sizeof fifo_path, "/proc/self/fd/%d", plan.fifo_fd);
-  int fifo = ::open(fifo_path, O_WRONLY | O_CLOEXEC);
+  int fifo;
+  if (plan.proc_self_fd_dir >= 0) {
+    std::snprintf(fifo_path, sizeof fifo_path, "%d", plan.fifo_fd);
+    fifo = ::openat(plan.proc_self_fd_dir, fifo_path, O_WRONLY | O_CLOEXEC);
+    ::close(plan.proc_self_fd_dir);
+  } else {
+    std::snprintf(fifo_path, sizeof fifo_path, "/proc/self/fd/%d", plan.fifo_fd);
+    fifo = ::open(fifo_path, O_WRONLY | O_CLOEXEC);
+  }
   if (fifo < 0) die(plan, "start", errno, "open exec fifo");
   ::close(plan.fifo_fd);
 

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -165,6 +166,39 @@ Result<ProcessPlan> build_process_plan(const oci::Process& process, int preserve
   return p;
 }
 
+Result<std::string> namespaced_sysctl_path(std::string_view key, bool private_net, bool private_ipc,
+                                           bool private_uts) {
+  // Only sysctls that belong to a namespace the container owns may be written: anything else
+  // would change the host (kernel.panic, vm.*, the host's network stack...).
+  if (key.empty() || key.front() == '.' || key.back() == '.' || key.find("..") != key.npos ||
+      key.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") !=
+          key.npos)
+    return failf(Errc::invalid_argument, "linux.sysctl: invalid key \"{}\"", key);
+  static constexpr std::string_view kIpcKeys[] = {
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  auto needs = [&](bool have, const char* ns) -> Status {
+    if (have) return ok();
+    return failf(Errc::invalid_argument,
+                 "linux.sysctl \"{}\" needs a private {} namespace (it would change the host)", key,
+                 ns);
+  };
+  if (key.starts_with("net."))
+    RAIND_TRY(needs(private_net, "network"));
+  else if (key.starts_with("fs.mqueue.") ||
+           std::find(std::begin(kIpcKeys), std::end(kIpcKeys), key) != std::end(kIpcKeys))
+    RAIND_TRY(needs(private_ipc, "ipc"));
+  else if (key == "kernel.hostname" || key == "kernel.domainname")
+    RAIND_TRY(needs(private_uts, "uts"));
+  else
+    return failf(Errc::invalid_argument,
+                 "linux.sysctl \"{}\" is not namespaced: refusing to change the host", key);
+  // Dots separate levels; a slash stands for a dot inside a name (eth0/100 is eth0.100).
+  std::string path = "/proc/sys/";
+  for (char c : key) path += c == '.' ? '/' : c == '/' ? '.' : c;
+  return path;
+}
+
 Result<InitPlan> build_init_plan(const oci::Spec& spec, const PlanOptions& options) {
   InitPlan plan;
   plan.id = options.id;
@@ -237,10 +271,13 @@ Result<InitPlan> build_init_plan(const oci::Spec& spec, const PlanOptions& optio
       plan.masked_paths.push_back("/" + clean_container_path(p));
     for (const auto& p : lx.readonly_paths)
       plan.readonly_paths.push_back("/" + clean_container_path(p));
+    auto has_ns = [&](const char* type) {
+      return std::any_of(lx.namespaces.begin(), lx.namespaces.end(),
+                         [&](const oci::Namespace& ns) { return ns.type == type; });
+    };
     for (const auto& [key, value] : lx.sysctl) {
-      std::string path = "/proc/sys/" + key;
-      for (std::size_t i = 10; i < path.size(); ++i)
-        if (path[i] == '.') path[i] = '/';
+      RAIND_TRY_ASSIGN(
+          auto path, namespaced_sysctl_path(key, has_ns("network"), has_ns("ipc"), has_ns("uts")));
       plan.sysctl.emplace_back(std::move(path), value);
     }
   }

@@ -104,6 +104,9 @@ struct InitPlan {
   bool root_mapped = true;           // container uid/gid 0 is mapped (setresuid(0) after idmap)
 
   unsigned long root_propagation = 0;
+  // Without a mount namespace the rootfs has no /proc of its own: the exec fifo is reopened
+  // through this /proc/self/fd directory, opened before chroot (child-side only).
+  int proc_self_fd_dir = -1;
   // Mount point holding the rootfs's parent directory: made private when the root propagation
   // is shared, because pivot_root refuses a new root whose parent mount is shared.
   std::string rootfs_parent_mount;

@@ -11,6 +11,7 @@ cgroups::Resources to_cgroup_resources(const oci::Resources& r) {
     m.reservation = r.memory->reservation;
     m.swap = r.memory->swap;
     m.swappiness = r.memory->swappiness;
+    m.kernel_tcp = r.memory->kernel_tcp;
     m.disable_oom_killer = r.memory->disable_oom_killer;
     m.use_hierarchy = r.memory->use_hierarchy;
     m.check_before_update = r.memory->check_before_update;

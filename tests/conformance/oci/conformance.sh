@@ -70,6 +70,8 @@ if R create --bundle "$b" dup >/dev/null 2>&1; then
   p1=$(state_field dup pid)
   ! R create --bundle "$b" dup >/dev/null 2>&1 && [ "$(state_field dup pid)" = "$p1" ] \
     && pass "duplicate id is rejected and the existing container is untouched" || fail "duplicate id"
+  # runtime.md delete: a created container is not stopped either
+  ! R delete dup >/dev/null 2>&1 && [ "$(state_field dup status)" = created ] && pass "delete of a created container is an error and leaves it created" || fail "delete created"
   # delete --force of a created container
   R delete --force dup >/dev/null 2>&1 && ! R state dup >/dev/null 2>&1 && pass "delete --force removes a created container" || fail "delete --force"
 else fail "create dup"; fi
@@ -134,6 +136,13 @@ b=$(new_bundle '.process.args = ["sh","-c","ls -l /dev/null /dev/zero /dev/full 
   .linux.resources.devices += [{"allow":true,"type":"c","major":1,"minor":5,"access":"rwm"}]')
 out=$(R run --bundle "$b" d1 2>&1 | tr '\n' ' ')
 [ "$out" = "c c c c c c /proc/self/fd /dev/pts /dev/shm 1:5:660 " ] && pass "default devices, /dev/fd link, /dev/pts, /dev/shm, linux.devices entry" || fail "devices: $out"
+# An empty namespaces list shares every namespace of the caller (no mounts can apply then).
+b=$(new_bundle '.process.args = ["sh","-c","echo shared $(hostname)"] | .linux.namespaces = [] | .mounts = [] | del(.hostname) | .linux.maskedPaths = [] | .linux.readonlyPaths = []')
+out=$(R run --bundle "$b" ns0 2>&1)
+[ "$out" = "shared $(hostname)" ] && pass "empty linux.namespaces runs in the caller's namespaces" || fail "no namespaces: $out"
+b=$(new_bundle '.process.args = ["awk","$5 == \"/\" {print $7}","/proc/self/mountinfo"] | .linux.rootfsPropagation = "unbindable"')
+out=$(R run --bundle "$b" rp1 2>&1)
+[ "$out" = unbindable ] && pass "rootfsPropagation unbindable on the container's root" || fail "rootfsPropagation: $out"
 b=$(new_bundle '.process.args = ["/bin/raind-probe","sysctl","net.ipv4.ip_forward"] | .linux.sysctl = {"net.ipv4.ip_forward": "1"}')
 [ "$(R run --bundle "$b" y1 2>&1)" = "net.ipv4.ip_forward=1" ] && pass "linux.sysctl in the container's namespace" || fail "sysctl"
 b=$(new_bundle '.process.args = ["sh","-c","mkdir /tmp/x; echo rc=$?"] | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}')
@@ -157,7 +166,7 @@ b=$(new_bundle ".process.args = [\"true\"] | .hooks = {\"prestart\":[$(hook pres
 # startContainer runs inside the container: give it the host's sh and jq paths through a bind.
 R run --bundle "$b" hk1 >/dev/null 2>&1
 got=$(tr '\n' ',' < "$log")
-[[ "$got" == "prestart creating,createRuntime creating,createContainer creating,"* && "$got" == *"poststart running,"*"poststop stopped," ]] \
+[[ "$got" == "prestart created,createRuntime creating,createContainer creating,"* && "$got" == *"poststart running,"*"poststop stopped," ]] \
   && pass "hook order and the state on stdin (prestart..poststop)" || fail "hooks: $got"
 b=$(new_bundle '.process.args = ["true"] | .hooks = {"createRuntime":[{"path":"/bin/false"}]}')
 ! R create --bundle "$b" hk2 >/dev/null 2>&1 && ! R state hk2 >/dev/null 2>&1 && pass "failing createRuntime hook fails create and leaves no container" || fail "createRuntime failure"

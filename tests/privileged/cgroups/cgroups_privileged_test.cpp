@@ -254,5 +254,43 @@ TEST(DeviceFilterKernel, EbpfProgramDeniesUnlistedDevices) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "bit 1: /dev/null denied; bit 2: /dev/zero allowed";
 }
 
+// "deny c 1:3 w" after "allow a rwm" must refuse an O_RDWR open (the request shares the write
+// bit) while a read-only open still passes.
+TEST(DeviceFilterKernel, PartialDenyRefusesRequestsSharingABit) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto layout = detect_host_layout();
+  ASSERT_TRUE(layout);
+  if (layout->unified_mount.empty()) GTEST_SKIP() << "no unified hierarchy mounted";
+  auto own = layout->self_paths.count("") ? layout->self_paths.at("") : "/";
+  auto dir = layout->unified_mount / own.substr(1) / ("raind-devtest-" + random_tag());
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << strerror(errno);
+  std::vector<DeviceRule> rules = {{true, 'a', std::nullopt, std::nullopt, "rwm"},
+                                   {false, 'c', 1, 3, "w"}};
+  auto attached = attach_device_filter(dir, compile_device_filter(rules));
+  if (!attached) {
+    rmdir(dir.c_str());
+    int err = attached.error().sys_errno();
+    if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP)
+      GTEST_SKIP() << "kernel refuses cgroup device programs: " << attached.error().what();
+    FAIL() << attached.error().what();
+  }
+  GatedChild child([] {
+    int read_fd = open("/dev/null", O_RDONLY);
+    int rdwr_fd = open("/dev/null", O_RDWR);
+    int rdwr_errno = errno;
+    int write_fd = open("/dev/null", O_WRONLY);
+    int write_errno = errno;
+    return (read_fd >= 0 ? 0 : 1) | (rdwr_fd < 0 && rdwr_errno == EPERM ? 0 : 2) |
+           (write_fd < 0 && write_errno == EPERM ? 0 : 4);
+  });
+  std::ofstream(dir / "cgroup.procs") << child.pid();
+  child.release();
+  int status = child.wait_status();
+  rmdir(dir.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "bit 1: read denied; bit 2: O_RDWR allowed; bit 4: O_WRONLY allowed";
+}
+
 }  // namespace
 }  // namespace raind::cgroups

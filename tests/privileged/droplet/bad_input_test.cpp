@@ -85,7 +85,7 @@ TEST_F(BadInput, InvalidAndDuplicateIds) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("container \"dup\" already exists"), std::string::npos) << r.err;
   EXPECT_EQ(state_of("dup")["status"], "created");  // the first one is untouched
-  EXPECT_EQ(droplet({"delete", "dup"}).code, 0);
+  EXPECT_EQ(droplet({"delete", "-f", "dup"}).code, 0);
 }
 
 TEST_F(BadInput, UnknownIds) {
@@ -144,6 +144,29 @@ TEST_F(BadInput, HostnameWithoutUtsNamespace) {
     if (ns[i]["type"] == "uts") ns.erase(i);
   write_config({"true"}, c);
   expect_create_fails("hn", "uts");
+}
+
+// A sysctl outside the container's namespaces would change the host: refused before anything
+// is created, and the host value is untouched.
+TEST_F(BadInput, HostSysctlsAreRefused) {
+  auto before = read_text("/proc/sys/kernel/panic");
+  auto c = default_config({"true"});
+  c["linux"]["sysctl"] = {{"kernel.panic", "7"}};
+  write_config({"true"}, c);
+  expect_create_fails("sy1", "not namespaced");
+  EXPECT_EQ(read_text("/proc/sys/kernel/panic"), before);
+
+  c["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  auto& ns = c["linux"]["namespaces"];
+  for (std::size_t i = 0; i < ns.size(); ++i)
+    if (ns[i]["type"] == "network") ns.erase(i);
+  write_config({"true"}, c);
+  expect_create_fails("sy2", "private network namespace");
+
+  c = default_config({"true"});
+  c["linux"]["sysctl"] = {{"net.ipv4/../../kernel.panic", "1"}};
+  write_config({"true"}, c);
+  expect_create_fails("sy3", "invalid key");
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ TEST_F(Hooks, PhasesRunInOrderWithStateOnStdin) {
     EXPECT_EQ(st["bundle"], bundle_.string());
     EXPECT_TRUE(st.contains("ociVersion"));
   }
-  EXPECT_NE(lines[0].find("\"creating\""), std::string::npos);
+  EXPECT_NE(lines[0].find("\"created\""), std::string::npos);  // legacy prestart
+  EXPECT_NE(lines[1].find("\"creating\""), std::string::npos);
   EXPECT_NE(lines[3].find("\"running\""), std::string::npos);
   EXPECT_NE(lines[4].find("\"stopped\""), std::string::npos);
   // startContainer ran inside the container (its hostname, its filesystem).

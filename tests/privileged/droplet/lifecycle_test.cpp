@@ -111,9 +111,14 @@ TEST_F(Lifecycle, ListShowsContainers) {
   EXPECT_NE(r.out.find("l2"), std::string::npos);
   r = droplet({"list", "-q"});
   EXPECT_EQ(r.out, "l1\nl2\n");
-  // Deleting a created container kills its waiting init.
-  EXPECT_EQ(droplet({"delete", "l1"}).code, 0);
-  EXPECT_EQ(droplet({"delete", "l2"}).code, 0);
+  // A created container is not stopped: delete refuses it (runtime-spec) and leaves it be;
+  // delete --force kills its waiting init.
+  r = droplet({"delete", "l1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not stopped: created"), std::string::npos) << r.err;
+  EXPECT_EQ(state_of("l1")["status"], "created");
+  EXPECT_EQ(droplet({"delete", "-f", "l1"}).code, 0);
+  EXPECT_EQ(droplet({"delete", "-f", "l2"}).code, 0);
   expect_no_leftovers("l1");
 }
 

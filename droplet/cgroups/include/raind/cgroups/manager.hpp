@@ -24,6 +24,7 @@ struct MemoryLimits {
   std::optional<std::int64_t> reservation;  // soft limit (v1) / memory.low (v2)
   std::optional<std::int64_t> swap;         // memory+swap (OCI semantics), -1 = unlimited
   std::optional<std::uint64_t> swappiness;
+  std::optional<std::int64_t> kernel_tcp;  // v1 only: TCP buffer memory; -1 = unlimited
   std::optional<bool> disable_oom_killer;
   std::optional<bool> use_hierarchy;
   std::optional<bool> check_before_update;
