@@ -11,7 +11,8 @@
 
 namespace raind {
 
-Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode) {
+Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode,
+                         Durability durability) {
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   // A unique temp name in the same directory: rename() must not cross file systems.
@@ -31,7 +32,7 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
     remove_tmp();
     return err;
   }
-  if (::fsync(fd) != 0) {
+  if (durability == Durability::durable && ::fsync(fd) != 0) {
     auto err = fail_errno(fmt::format("fsync {}", tmp.string()));
     remove_tmp();
     return err;
@@ -42,6 +43,7 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
     remove_tmp();
     return err;
   }
+  if (durability == Durability::atomic_only) return ok();
   // The rename is durable only once the directory entry is on disk.
   UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd) return fail_errno(fmt::format("open directory {}", dir.string()));

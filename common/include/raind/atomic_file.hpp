@@ -10,7 +10,11 @@
 
 namespace raind {
 
+// atomic_only skips both fsyncs: for runtime state whose subject (processes, mounts) does not
+// survive a reboot either, readers still never see a torn file.
+enum class Durability { durable, atomic_only };
+
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content,
-                         mode_t mode = 0644);
+                         mode_t mode = 0644, Durability durability = Durability::durable);
 
 }  // namespace raind

@@ -21,6 +21,9 @@ class ParentPruningManager final : public Manager {
   Status create() override { return inner_->create(); }
   Status apply(const Resources& r) override { return inner_->apply(r); }
   Status add_process(pid_t pid) override { return inner_->add_process(pid); }
+  std::vector<std::filesystem::path> self_join_files() const override {
+    return inner_->self_join_files();
+  }
   Status freeze() override { return inner_->freeze(); }
   Status thaw() override { return inner_->thaw(); }
   Result<bool> frozen() const override { return inner_->frozen(); }

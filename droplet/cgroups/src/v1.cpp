@@ -79,6 +79,12 @@ class V1Manager final : public Manager {
     return ok();
   }
 
+  std::vector<std::filesystem::path> self_join_files() const override {
+    std::vector<std::filesystem::path> out;
+    for (const auto& dir : unique_dirs()) out.push_back(dir / "tasks");
+    return out;
+  }
+
   Status freeze() override { return set_freezer("FROZEN"); }
   Status thaw() override { return set_freezer("THAWED"); }
 

@@ -32,6 +32,10 @@ void enter_rootfs(InitPlan& plan);
 // After pivot: readonly/masked paths, root readonly.
 void finalize_rootfs(InitPlan& plan);
 
+// Handles a cgroup_self_join message whose payload (len bytes) is in plan.buffer: writes "0"
+// to each listed file, then acknowledges with cgroup_self_joined.
+void self_join_cgroup(InitPlan& plan, std::size_t len);
+
 // Entry point of the cloned child; never returns.
 [[noreturn]] void init_main(InitPlan& plan);
 

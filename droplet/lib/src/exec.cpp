@@ -68,8 +68,11 @@ void add_cap(std::vector<std::string>& set, const std::string& cap) {
 [[noreturn]] void exec_child(InitPlan& plan, int pidfd, int ns_flags, int root_fd) {
   sync::Header h{};
   std::size_t len = 0;
-  if (sync::recv(plan.sync_fd, &h, plan.buffer.data(), plan.buffer.size(), &len) != 0 ||
-      h.type != sync::Type::cgroup_joined)
+  if (sync::recv(plan.sync_fd, &h, plan.buffer.data(), plan.buffer.size(), &len) != 0)
+    ::_exit(1);
+  if (h.type == sync::Type::cgroup_self_join)
+    child::self_join_cgroup(plan, len);
+  else if (h.type != sync::Type::cgroup_joined)
     ::_exit(1);
   if (ns_flags && ::setns(pidfd, ns_flags) != 0)
     child::die(plan, "exec", errno, "enter container namespaces");
@@ -236,15 +239,25 @@ Result<int> Runtime::exec(const ExecOptions& o) {
     ::waitpid(target, &st, 0);
     if (first != target) ::waitpid(first, &st, 0);
   };
+  std::string self_join;
   if (!rec.cgroup.is_null()) {
     auto mgr = manager_of(rec);
-    Status joined = mgr ? (*mgr)->add_process(first) : Status(std::unexpected(mgr.error()));
+    if (mgr)
+      for (const auto& f : (*mgr)->self_join_files()) self_join += f.string() + "\n";
+    // Not yet in any container namespace: the child can move itself (see self_join_files).
+    Status joined = !mgr              ? Status(std::unexpected(mgr.error()))
+                    : self_join.empty() ? (*mgr)->add_process(first)
+                                        : ok();
     if (!joined) {
       kill_all();
       return std::unexpected(std::move(joined.error()).context("join container cgroup"));
     }
   }
-  sync::send(parent_fd.get(), sync::Type::cgroup_joined);
+  if (!self_join.empty())
+    sync::send(parent_fd.get(), sync::Type::cgroup_self_join, 0, 0, "", self_join.data(),
+               self_join.size());
+  else
+    sync::send(parent_fd.get(), sync::Type::cgroup_joined);
   std::vector<char> payload(sync::kMaxPayload);
   for (;;) {
     sync::Header h{};

@@ -70,6 +70,22 @@ int send_fd(int sock, int fd) noexcept {
   }
 }
 
+void self_join_cgroup(InitPlan& plan, std::size_t len) {
+  char* p = plan.buffer.data();
+  char* end = p + len;
+  while (p < end) {
+    char* nl = static_cast<char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (!nl) nl = end;
+    *nl = '\0';
+    int fd = ::open(p, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) die(plan, "cgroup", errno, "join cgroup %s", p);
+    ::close(fd);
+    p = nl + 1;
+  }
+  if (sync::send(plan.sync_fd, sync::Type::cgroup_self_joined) != 0)
+    die(plan, "cgroup", errno, "sync");
+}
+
 namespace {
 
 // Waits for one parent message of the expected type; payload lands in plan.buffer. The
@@ -83,6 +99,10 @@ void expect(InitPlan& plan, sync::Type type, const char* stage) {
     if (rc == -EPIPE) ::_exit(1);  // parent gone: nothing to report to
     if (rc != 0) die(plan, stage, -rc, "read sync socket");
     if (h.type == sync::Type::abort) ::_exit(1);
+    if (h.type == sync::Type::cgroup_self_join) {
+      self_join_cgroup(plan, len);
+      continue;
+    }
     if (h.type == sync::Type::cgroup_joined && type != sync::Type::cgroup_joined) {
       plan.cgroup_binds.assign(plan.buffer.data(), len);  // capacity reserved by the parent
       plan.cgroup_notice = true;

@@ -14,10 +14,10 @@
 #include <thread>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "plan_builder.hpp"
 #include "raind/atomic_file.hpp"
+#include "raind/digest.hpp"
 #include "raind/droplet/hooks.hpp"
 #include "raind/droplet/parse.hpp"
 #include "raind/droplet/runtime.hpp"
@@ -31,15 +31,6 @@
 
 namespace raind::droplet {
 namespace {
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
-  return out;
-}
 
 // Devices a container always needs access to, in addition to the spec's rules (the default spec
 // denies everything first): the default nodes, ptys and the devices the spec creates.

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -150,18 +151,35 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
       return std::unexpected(std::move(st.error()));
     }
   }
-  if (cgroup) {
-    auto st = cgroup->add_process(kids.first);
-    if (!st) {
-      abort_child();
-      return std::unexpected(std::move(st.error()).context("join cgroup"));
-    }
-  }
-  std::string binds = (cgroup && layout) ? cgroup_bind_list(kids.first, *layout) : std::string();
   // The child sets up concurrently and may already have failed: a send error is not reported
   // here, the loop below reads the child's error message (or EOF) instead.
-  (void)sync::send(parent_fd.get(), sync::Type::cgroup_joined, 0, 0, "", binds.data(),
-                   binds.size());
+  auto send_cgroup_joined = [&] {
+    std::string binds = (cgroup && layout) ? cgroup_bind_list(kids.first, *layout) : std::string();
+    (void)sync::send(parent_fd.get(), sync::Type::cgroup_joined, 0, 0, "", binds.data(),
+                     binds.size());
+  };
+  // A process in a new user namespace has no mapping yet and cannot write host cgroup files:
+  // the parent moves it instead.
+  bool in_userns = plan.new_userns || std::any_of(plan.joins.begin(), plan.joins.end(),
+                                                  [](const JoinNamespace& j) {
+                                                    return j.nstype == CLONE_NEWUSER;
+                                                  });
+  std::string self_join;
+  if (cgroup && !in_userns)
+    for (const auto& f : cgroup->self_join_files()) self_join += f.string() + "\n";
+  if (!self_join.empty()) {
+    (void)sync::send(parent_fd.get(), sync::Type::cgroup_self_join, 0, 0, "", self_join.data(),
+                     self_join.size());
+  } else {
+    if (cgroup) {
+      auto st = cgroup->add_process(kids.first);
+      if (!st) {
+        abort_child();
+        return std::unexpected(std::move(st.error()).context("join cgroup"));
+      }
+    }
+    send_cgroup_joined();
+  }
 
   std::vector<char> payload(sync::kMaxPayload);
   for (;;) {
@@ -197,13 +215,12 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
         int st;
         while (::waitpid(kids.first, &st, 0) < 0 && errno == EINTR) {
         }
-        kids.first = -1;
-        if (cgroup) {
-          // Already inherited from stage 1; re-adding is cheap and guards against races.
-          (void)cgroup->add_process(kids.init);
-        }
+        kids.first = -1;  // the init was forked after stage 1 joined: it inherited the cgroup
         break;
       }
+      case sync::Type::cgroup_self_joined:
+        send_cgroup_joined();
+        break;
       case sync::Type::hooks_request: {
         Status st = hooks.create_hooks ? hooks.create_hooks(kids.init) : ok();
         if (!st) {

@@ -128,7 +128,9 @@ Status StateStore::create_dir(std::string_view id) const {
 }
 
 Status StateStore::save(const ContainerRecord& record) const {
-  return write_file_atomic(dir(record.id) / "state.json", record_to_json(record).dump(), 0600);
+  // Runtime state, like the containers it describes, does not outlive a reboot: no fsync.
+  return write_file_atomic(dir(record.id) / "state.json", record_to_json(record).dump(), 0600,
+                           Durability::atomic_only);
 }
 
 Result<ContainerRecord> StateStore::load(std::string_view id) const {

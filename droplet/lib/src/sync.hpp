@@ -17,6 +17,8 @@ enum class Type : std::uint32_t {
   start_info,         // parent → child: payload = state JSON for startContainer hooks
   error,              // child → parent: stage + errno + message
   abort,              // parent → child: give up
+  cgroup_self_join,   // parent → child: payload = '\n'-separated files to write "0" to
+  cgroup_self_joined,  // child → parent: done; the parent now sends cgroup_joined
 };
 
 struct Header {
