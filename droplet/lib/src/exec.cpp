@@ -68,8 +68,7 @@ void add_cap(std::vector<std::string>& set, const std::string& cap) {
 [[noreturn]] void exec_child(InitPlan& plan, int pidfd, int ns_flags, int root_fd) {
   sync::Header h{};
   std::size_t len = 0;
-  if (sync::recv(plan.sync_fd, &h, plan.buffer.data(), plan.buffer.size(), &len) != 0)
-    ::_exit(1);
+  if (sync::recv(plan.sync_fd, &h, plan.buffer.data(), plan.buffer.size(), &len) != 0) ::_exit(1);
   if (h.type == sync::Type::cgroup_self_join)
     child::self_join_cgroup(plan, len);
   else if (h.type != sync::Type::cgroup_joined)
@@ -245,7 +244,7 @@ Result<int> Runtime::exec(const ExecOptions& o) {
     if (mgr)
       for (const auto& f : (*mgr)->self_join_files()) self_join += f.string() + "\n";
     // Not yet in any container namespace: the child can move itself (see self_join_files).
-    Status joined = !mgr              ? Status(std::unexpected(mgr.error()))
+    Status joined = !mgr                ? Status(std::unexpected(mgr.error()))
                     : self_join.empty() ? (*mgr)->add_process(first)
                                         : ok();
     if (!joined) {

@@ -160,10 +160,9 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
   };
   // A process in a new user namespace has no mapping yet and cannot write host cgroup files:
   // the parent moves it instead.
-  bool in_userns = plan.new_userns || std::any_of(plan.joins.begin(), plan.joins.end(),
-                                                  [](const JoinNamespace& j) {
-                                                    return j.nstype == CLONE_NEWUSER;
-                                                  });
+  bool in_userns = plan.new_userns ||
+                   std::any_of(plan.joins.begin(), plan.joins.end(),
+                               [](const JoinNamespace& j) { return j.nstype == CLONE_NEWUSER; });
   std::string self_join;
   if (cgroup && !in_userns)
     for (const auto& f : cgroup->self_join_files()) self_join += f.string() + "\n";
