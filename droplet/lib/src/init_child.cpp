@@ -21,6 +21,7 @@
 #include "child.hpp"
 #include "hooks_internal.hpp"
 #include "security_bridge.hpp"
+#include "integrity.hpp"
 #include "sync.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -69,6 +70,58 @@ int send_fd(int sock, int fd) noexcept {
     if (errno != EINTR) return -errno;
   }
 }
+
+namespace {
+
+// The overlay of io.raind.image.config. The new mount API takes one "lowerdir+" per layer, so
+// hundreds of layers never hit mount(2)'s one-page option limit; kernels without it (< 6.8)
+// fall back to mount(2), with layer paths made relative when the option string is long.
+void mount_overlay_rootfs(InitPlan& plan) {
+  int fs = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
+  bool fallback = fs < 0 && (errno == ENOSYS || errno == EPERM);
+  if (fs < 0 && !fallback) die(plan, "overlay", errno, "fsopen overlay");
+  auto set = [&](const char* key, const char* value) {
+    return ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, key, value, 0) == 0;
+  };
+  auto kernel_says = [&](const char* what) {
+    int err = errno;
+    char msg[512] = {0};
+    ssize_t n = ::read(fs, msg, sizeof msg - 1);  // the fs context's own error message
+    if (n > 0) msg[n] = '\0';
+    die(plan, "overlay", err, "%s for %s%s%s", what, plan.rootfs.c_str(), n > 0 ? ": " : "",
+        n > 0 ? msg : "");
+  };
+  if (!fallback) {
+    for (const auto& lower : plan.overlay_lower) {
+      if (set("lowerdir+", lower.c_str())) continue;
+      if (errno != EINVAL || &lower != &plan.overlay_lower.front()) kernel_says("add lower layer");
+      fallback = true;  // the key is unknown to this kernel
+      break;
+    }
+  }
+  if (!fallback) {
+    if (!set("upperdir", plan.overlay_upper.c_str())) kernel_says("set upperdir");
+    if (!set("workdir", plan.overlay_work.c_str())) kernel_says("set workdir");
+    if (::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+      kernel_says("create overlay");
+    int mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0));
+    if (mnt < 0) kernel_says("fsmount overlay");
+    if (::syscall(SYS_move_mount, mnt, "", AT_FDCWD, plan.rootfs.c_str(),
+                  MOVE_MOUNT_F_EMPTY_PATH) != 0)
+      die(plan, "overlay", errno, "move overlay to %s", plan.rootfs.c_str());
+    ::close(mnt);
+    ::close(fs);
+    return;
+  }
+  if (fs >= 0) ::close(fs);
+  if (!plan.overlay_data_base.empty() && ::chdir(plan.overlay_data_base.c_str()) != 0)
+    die(plan, "overlay", errno, "chdir %s", plan.overlay_data_base.c_str());
+  if (::mount("overlay", plan.rootfs.c_str(), "overlay", 0, plan.overlay_data.c_str()) != 0)
+    die(plan, "overlay", errno, "mount overlay at %s", plan.rootfs.c_str());
+  if (::chdir("/") != 0) die(plan, "overlay", errno, "chdir /");
+}
+
+}  // namespace
 
 void self_join_cgroup(InitPlan& plan, std::size_t len) {
   char* p = plan.buffer.data();
@@ -255,7 +308,29 @@ void wait_for_cgroup(InitPlan& plan) {
 }
 }  // namespace
 
+namespace {
+// Refuses to go on when config.json is no longer what create hashed (and the container's
+// security settings came from): at the start of the init and again when `start` releases it.
+// Before start, the error reaches create over the sync socket; at start time the init tells
+// `start` through exec.fifo.
+bool config_unchanged(InitPlan& plan, char* actual) {
+  int rc = integrity::sha256_file_hex(plan.bundle_fd, "config.json", actual);
+  return rc == 0 && std::memcmp(actual, plan.config_digest, integrity::kHexDigestSize) == 0;
+}
+}  // namespace
+
 void init_main(InitPlan& plan) {
+  expect(plan, sync::Type::config_digest, "integrity");
+  if (plan.buffer_len != integrity::kHexDigestSize)
+    die(plan, "integrity", EPROTO, "bad config digest from droplet");
+  std::memcpy(plan.config_digest, plan.buffer.data(), integrity::kHexDigestSize);
+  plan.bundle_fd = ::open(plan.bundle.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (plan.bundle_fd < 0) die(plan, "integrity", errno, "open bundle %s", plan.bundle.c_str());
+  char actual[integrity::kHexDigestSize + 1];
+  if (!config_unchanged(plan, actual))
+    die(plan, "integrity", 0, "config.json changed since create (sha256 %s, created from %s)",
+        actual, plan.config_digest);
+
   // Stage 1 of a two-stage start must be in the cgroup before it forks the init.
   if (plan.two_stage) {
     expect(plan, sync::Type::cgroup_joined, "cgroup");
@@ -281,6 +356,7 @@ void init_main(InitPlan& plan) {
     if (!plan.rootfs_parent_mount.empty() &&
         ::mount(nullptr, plan.rootfs_parent_mount.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
       die(plan, "rootfs", errno, "make %s private", plan.rootfs_parent_mount.c_str());
+    if (plan.overlay) mount_overlay_rootfs(plan);
     if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
       die(plan, "rootfs", errno, "bind rootfs %s", plan.rootfs.c_str());
     int rootfd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -358,6 +434,13 @@ void init_main(InitPlan& plan) {
   }
   if (fifo < 0) die(plan, "start", errno, "open exec fifo");
   ::close(plan.fifo_fd);
+
+  if (!config_unchanged(plan, actual)) {
+    char byte = integrity::kTamperedByte;
+    (void)!::write(fifo, &byte, 1);
+    ::_exit(1);
+  }
+  ::close(plan.bundle_fd);
 
   if (!plan.start_hooks.empty()) {
     std::string_view state(plan.buffer.data(), plan.buffer_len);

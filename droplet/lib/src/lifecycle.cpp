@@ -19,6 +19,8 @@
 #include "raind/atomic_file.hpp"
 #include "raind/digest.hpp"
 #include "raind/droplet/hooks.hpp"
+#include "raind/droplet/net_config.hpp"
+#include "raind/droplet/netlink.hpp"
 #include "raind/droplet/parse.hpp"
 #include "raind/droplet/runtime.hpp"
 #include "raind/log.hpp"
@@ -26,6 +28,7 @@
 #include "raind/sys/files.hpp"
 #include "raind/unique_fd.hpp"
 #include "security_bridge.hpp"
+#include "integrity.hpp"
 #include "spawn.hpp"
 #include "tty_proxy.hpp"
 
@@ -96,6 +99,27 @@ Result<oci::Spec> record_spec(const ContainerRecord& rec) {
   return oci::spec_from_json(rec.config);
 }
 
+// io.raind.net.config, checked before anything is created: the bridge must exist, the host
+// end's name must be free and the container must get its own network namespace.
+Result<std::optional<net::NetConfig>> container_network(const oci::Spec& spec) {
+  auto it = spec.annotations.find(std::string(net::kNetAnnotation));
+  if (it == spec.annotations.end()) return std::optional<net::NetConfig>();
+  RAIND_TRY_ASSIGN(auto cfg, net::parse_net_config(it->second));
+  bool own_netns = spec.linux_ && std::any_of(spec.linux_->namespaces.begin(),
+                                              spec.linux_->namespaces.end(), [](const auto& ns) {
+                                                return ns.type == "network" && ns.path.empty();
+                                              });
+  if (!own_netns)
+    return failf(Errc::invalid_argument, "{}: needs a new network namespace in linux.namespaces",
+                 net::kNetAnnotation);
+  RAIND_TRY(
+      with_context(net::check_bridge(cfg.bridge_interface), std::string(net::kNetAnnotation)));
+  if (net::interface_exists(cfg.veth_name))
+    return failf(Errc::conflict, "{}: interface \"{}\" already exists", net::kNetAnnotation,
+                 cfg.veth_name);
+  return std::optional<net::NetConfig>(std::move(cfg));
+}
+
 std::string not_running_msg(const std::string& id) {
   return fmt::format("container \"{}\" is not running", id);
 }
@@ -120,6 +144,7 @@ nlohmann::json state_json(const ContainerRecord& record, ContainerStatus status)
   j["rootfs"] = record.rootfs;
   j["created"] = record.created;
   j["owner"] = record.owner;
+  if (!record.failure.empty()) j["failure"] = record.failure;
   return j;
 }
 
@@ -145,6 +170,8 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   if (spec.process && spec.process->terminal && o.console_socket.empty() && !foreground)
     return fail(Errc::invalid_argument,
                 "cannot allocate tty if droplet will detach without setting console socket");
+
+  RAIND_TRY_ASSIGN(auto network, container_network(spec));
 
   auto layout = cgroups::detect_host_layout();
   PlanOptions popts;
@@ -245,6 +272,7 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
     return ok();
   };
   hooks.start_state = [&](pid_t pid) { return hook_state(rec, "created", pid); };
+  hooks.config_digest = rec.config_sha256;
   auto pid_r = spawn_init(plan, spec, cgroup.get(), layout ? &*layout : nullptr, hooks);
   if (!pid_r) return std::unexpected(std::move(pid_r.error()));
   pid_t pid = *pid_r;
@@ -254,6 +282,15 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
     ::waitpid(pid, &st, 0);
   });
   console.reset();
+
+  if (network) {
+    // Between create and start: the init waits on exec.fifo inside its new network namespace.
+    UniqueFd netns(::open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!netns) return fail_errno("open the container's network namespace");
+    RAIND_TRY(with_context(net::setup_container_network(*network, netns.get()), "network"));
+    rollback.push("remove veth",
+                  [name = network->veth_name] { (void)net::remove_host_interface(name); });
+  }
 
   rec.init_pid = pid;
   auto ps = read_proc_stat(pid);
@@ -292,6 +329,7 @@ Status Runtime::start(const std::string& id) {
   // Opening the read side released the init's blocking open(O_WRONLY). It now runs the
   // startContainer hooks, writes one byte, and execs; the fifo closes (EOF) at execve.
   bool got_byte = false;
+  bool tampered = false;
   for (;;) {
     pollfd p{fifo.get(), POLLIN, 0};
     int n = ::poll(&p, 1, 100);
@@ -300,6 +338,7 @@ Status Runtime::start(const std::string& id) {
     ssize_t r = ::read(fifo.get(), buf, sizeof buf);
     if (r > 0) {
       got_byte = true;
+      if (std::memchr(buf, integrity::kTamperedByte, static_cast<std::size_t>(r))) tampered = true;
       continue;
     }
     if (r == 0) break;  // EOF: the init exec'd (or died)
@@ -307,6 +346,14 @@ Status Runtime::start(const std::string& id) {
     if (!process_alive(rec.init_pid, rec.init_start_time)) break;
   }
   ::unlink(fifo_path.c_str());
+  if (tampered) {
+    rec.failure = "integrity: config.json changed since create; the init refused to start";
+    (void)store_.save(rec);
+    return failf(Errc::integrity,
+                 "cannot start container \"{}\": config.json changed since create (integrity "
+                 "check failed)",
+                 id);
+  }
   if (!got_byte)
     return failf(Errc::system, "container \"{}\" init failed before starting the process", id);
   auto spec = record_spec(rec);
@@ -428,6 +475,14 @@ Status Runtime::remove(const std::string& id, bool force) {
   if (mgr) {
     auto st = mgr->destroy();
     if (!st) logger("droplet")->warn("remove cgroup of {}: {}", id, st.error().what());
+  }
+  if (auto it = rec.annotations.find(std::string(net::kNetAnnotation));
+      it != rec.annotations.end()) {
+    // The peer died with the namespace; the host end is ours to remove.
+    auto cfg = net::parse_net_config(it->second);
+    auto st =
+        cfg ? net::remove_host_interface(cfg->veth_name) : Status(std::unexpected(cfg.error()));
+    if (!st) logger("droplet")->warn("remove veth of {}: {}", id, st.error().what());
   }
   RAIND_TRY(store_.remove(id));
   // runtime-spec: poststop hooks run after the container is deleted, before delete returns.

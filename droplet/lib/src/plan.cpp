@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "raind/droplet/image_config.hpp"
 #include "raind/droplet/parse.hpp"
 
 namespace raind::droplet {
@@ -166,6 +167,51 @@ Result<ProcessPlan> build_process_plan(const oci::Process& process, int preserve
   return p;
 }
 
+namespace {
+
+std::string overlay_mount_data(const std::vector<std::string>& lower, const std::string& upper,
+                               const std::string& work, std::size_t strip) {
+  std::string data = "lowerdir=";
+  for (std::size_t i = 0; i < lower.size(); ++i) {
+    if (i) data += ':';
+    data += lower[i].substr(strip);
+  }
+  return data + ",upperdir=" + upper.substr(strip) + ",workdir=" + work.substr(strip);
+}
+
+Status plan_overlay(InitPlan& plan, std::string_view annotation) {
+  RAIND_TRY_ASSIGN(auto cfg, parse_image_config(annotation));
+  if (!plan.new_mount_ns)
+    return failf(Errc::invalid_argument, "{}: an overlay rootfs needs a mount namespace",
+                 kImageAnnotation);
+  RAIND_TRY(check_overlay_dirs(cfg));
+  plan.overlay = true;
+  plan.overlay_data = overlay_mount_data(cfg.lower_dirs, cfg.upper_dir, cfg.work_dir, 0);
+  // mount(2) takes at most a page of options. Kernels without the "lowerdir+" key of the new
+  // mount API get paths relative to the layers' common parent directory instead.
+  if (plan.overlay_data.size() >= 4096) {
+    std::string base = cfg.upper_dir;
+    auto common_with = [&](const std::string& p) {
+      while (!base.empty() &&
+             !(p.starts_with(base) && (p.size() == base.size() || p[base.size()] == '/')))
+        base = base.substr(0, base.rfind('/'));
+    };
+    for (const auto& l : cfg.lower_dirs) common_with(l);
+    common_with(cfg.work_dir);
+    if (base.size() > 1) {
+      plan.overlay_data_base = base;
+      plan.overlay_data =
+          overlay_mount_data(cfg.lower_dirs, cfg.upper_dir, cfg.work_dir, base.size() + 1);
+    }
+  }
+  plan.overlay_lower = std::move(cfg.lower_dirs);
+  plan.overlay_upper = std::move(cfg.upper_dir);
+  plan.overlay_work = std::move(cfg.work_dir);
+  return ok();
+}
+
+}  // namespace
+
 Result<std::string> namespaced_sysctl_path(std::string_view key, bool private_net, bool private_ipc,
                                            bool private_uts) {
   // Only sysctls that belong to a namespace the container owns may be written: anything else
@@ -204,6 +250,7 @@ Result<InitPlan> build_init_plan(const oci::Spec& spec, const PlanOptions& optio
   plan.id = options.id;
   if (!spec.root) return fail(Errc::invalid_argument, "root.path is required");
   plan.rootfs = absolute_in(options.bundle, spec.root->path);
+  plan.bundle = options.bundle.string();
   struct stat st {};
   if (::stat(plan.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return failf(Errc::not_found, "rootfs \"{}\" does not exist", plan.rootfs);
@@ -292,6 +339,9 @@ Result<InitPlan> build_init_plan(const oci::Spec& spec, const PlanOptions& optio
                   "unable to set domainname without a private UTS namespace");
     plan.domainname = spec.domainname;
   }
+
+  if (auto it = spec.annotations.find(std::string(kImageAnnotation)); it != spec.annotations.end())
+    RAIND_TRY(plan_overlay(plan, it->second));
 
   bool dev_bound = false, dev_mounted = false, has_pts = false, has_shm = false;
   for (const auto& m : spec.mounts) {

@@ -103,6 +103,18 @@ struct InitPlan {
   std::string time_offsets;          // content for /proc/self/timens_offsets
   bool root_mapped = true;           // container uid/gid 0 is mapped (setresuid(0) after idmap)
 
+  // io.raind.image.config: an overlay mounted at `rootfs` inside the container's mount namespace
+  // before anything else (it disappears with the namespace: nothing to clean up on the host).
+  bool overlay = false;
+  std::vector<std::string> overlay_lower;  // top first
+  std::string overlay_upper, overlay_work;
+  std::string overlay_data;       // mount(2) fallback: "lowerdir=...,upperdir=...,workdir=..."
+  std::string overlay_data_base;  // non-empty: overlay_data is relative to this directory
+
+  std::string bundle;            // absolute; config.json is re-read from here
+  int bundle_fd = -1;            // child-side: O_PATH of the bundle, opened before pivot_root
+  char config_digest[65] = {0};  // from the parent over the sync socket
+
   unsigned long root_propagation = 0;
   // Without a mount namespace the rootfs has no /proc of its own: the exec fifo is reopened
   // through this /proc/self/fd directory, opened before chroot (child-side only).

@@ -142,6 +142,8 @@ Result<pid_t> spawn_init(InitPlan& plan, const oci::Spec& spec, cgroups::Manager
   kids.first = static_cast<pid_t>(rc);
   if (!plan.two_stage) kids.init = kids.first;
   child_fd.reset();
+  (void)sync::send(parent_fd.get(), sync::Type::config_digest, 0, 0, "", hooks.config_digest.data(),
+                   hooks.config_digest.size());
 
   auto abort_child = [&] { sync::send(parent_fd.get(), sync::Type::abort); };
   if (hooks.setup_cgroup) {

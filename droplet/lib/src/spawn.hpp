@@ -18,6 +18,8 @@ struct SpawnHooks {
   std::function<Status(pid_t init_pid)> create_hooks;
   // State JSON handed to the init for startContainer hooks.
   std::function<std::string(pid_t init_pid)> start_state;
+  // SHA-256 (hex) of config.json as create read it; the init refuses to run on a mismatch.
+  std::string config_digest;
 };
 
 // Clones the init, drives the sync protocol until the init is ready (waiting on exec.fifo).

@@ -46,6 +46,7 @@ nlohmann::json record_to_json(const ContainerRecord& r) {
                         {"cgroup", r.cgroup},
                         {"owner", r.owner},
                         {"config_sha256", r.config_sha256},
+                        {"failure", r.failure},
                         {"config", r.config}};
 }
 
@@ -63,6 +64,7 @@ Result<ContainerRecord> record_from_json(const nlohmann::json& j) {
     r.cgroup = j.value("cgroup", nlohmann::json());
     r.owner = j.value("owner", "");
     r.config_sha256 = j.value("config_sha256", "");
+    r.failure = j.value("failure", "");
     r.config = j.value("config", nlohmann::json::object());
     return r;
   } catch (const nlohmann::json::exception& e) {

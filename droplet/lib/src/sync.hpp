@@ -7,18 +7,20 @@
 namespace raind::droplet::sync {
 
 enum class Type : std::uint32_t {
-  cgroup_joined = 1,   // parent → child: init is in its cgroup; payload: v1 cgroup bind list
-  ready_for_idmap,     // child → parent: user namespace exists, write the maps
-  idmap_done,          // parent → child
-  init_pid,            // child (stage 1) → parent: value = pid of the real init
-  hooks_request,       // child → parent: namespaces and mounts exist, run create hooks now
-  hooks_done,          // parent → child
-  ready,               // child → parent: init is set up, about to wait on exec.fifo
-  start_info,          // parent → child: payload = state JSON for startContainer hooks
-  error,               // child → parent: stage + errno + message
-  abort,               // parent → child: give up
-  cgroup_self_join,    // parent → child: payload = '\n'-separated files to write "0" to
-  cgroup_self_joined,  // child → parent: done; the parent now sends cgroup_joined
+  cgroup_joined = 1,  // parent → child: init is in its cgroup; payload: v1 cgroup bind list
+  ready_for_idmap,    // child → parent: user namespace exists, write the maps
+  idmap_done,         // parent → child
+  init_pid,           // child (stage 1) → parent: value = pid of the real init
+  hooks_request,      // child → parent: namespaces and mounts exist, run create hooks now
+  hooks_done,         // parent → child
+  ready,              // child → parent: init is set up, about to wait on exec.fifo
+  start_info,         // parent → child: payload = state JSON for startContainer hooks
+  error,              // child → parent: stage + errno + message
+  abort,              // parent → child: give up
+  cgroup_self_join,   // parent → child: payload = '\n'-separated files to write "0" to
+  cgroup_self_joined,
+  config_digest,  // parent → child: payload = sha256 hex of config.json as create read it  // child
+                  // → parent: done; the parent now sends cgroup_joined
 };
 
 struct Header {

@@ -32,6 +32,7 @@ struct ContainerRecord {
   nlohmann::json cgroup;  // cgroups::Manager::to_json(), null when none
   std::string owner;
   std::string config_sha256;
+  std::string failure;    // why the container stopped before its process ran (e.g. integrity)
   nlohmann::json config;  // the config.json document the container was created from
 };
 
