@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "raind/droplet/audit.hpp"
 #include "raind/log.hpp"
 
 namespace raind::droplet::cli {
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", g.log_format, "log format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", g.debug, "enable debug logging");
+  std::string audit_log;
+  app.add_option("--audit-log", audit_log, "append a JSON audit record per lifecycle step here");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup,
                "accepted; the cgroupfs driver is used when systemd is absent");
   std::string criu, rootless;
@@ -66,6 +69,13 @@ int main(int argc, char** argv) {
     lo.file = g.log;
     lo.json = g.log_format == "json";
     raind::setup_logging(lo);
+    if (!audit_log.empty()) {
+      auto opened = raind::droplet::audit::open_log(audit_log);
+      if (!opened) {
+        std::cerr << "droplet: " << opened.error().what() << std::endl;
+        std::exit(1);
+      }
+    }
   });
   add_create(app, g);
   add_start(app, g);

@@ -21,6 +21,7 @@
 #include "plan_builder.hpp"
 #include "raind/atomic_file.hpp"
 #include "raind/droplet/parse.hpp"
+#include "raind/droplet/audit.hpp"
 #include "raind/droplet/runtime.hpp"
 #include "raind/sys/files.hpp"
 #include "raind/unique_fd.hpp"
@@ -132,6 +133,34 @@ void forward(int sig) {
 }  // namespace
 
 Result<int> Runtime::exec(const ExecOptions& o) {
+  auto result = exec_steps(o);
+  if (audit::enabled()) {
+    audit::Subject subject;
+    subject.container_id = o.id;
+    if (auto rec = store_.load(o.id)) {
+      subject.bundle = rec->bundle;
+      subject.state_path = (store_.dir(o.id) / "state.json").string();
+      subject.config_sha256 = rec->config_sha256;
+      subject.pid = rec->init_pid;
+      if (auto spec = oci::spec_from_json(rec->config))
+        subject.spec = std::make_shared<const oci::Spec>(std::move(*spec));
+    }
+    Status st = result ? ok() : Status(std::unexpected(result.error()));
+    auto r = audit::make_record("exec", subject, st, "exec_command");
+    std::string command;
+    if (o.process_file) {
+      command = "--process " + o.process_file->string();
+    } else {
+      for (const auto& a : o.args) command += (command.empty() ? "" : " ") + a;
+    }
+    r["exec_command"] = command;
+    if (result) r["exit_code"] = *result;
+    audit::write(r);
+  }
+  return result;
+}
+
+Result<int> Runtime::exec_steps(const ExecOptions& o) {
   RAIND_TRY_ASSIGN(auto rec, store_.load(o.id));
   auto status = store_.status(rec);
   if (status == ContainerStatus::stopped)

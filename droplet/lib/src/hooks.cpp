@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "hooks_internal.hpp"
+#include "raind/droplet/audit.hpp"
 #include "raind/log.hpp"
 #include "raind/unique_fd.hpp"
 
@@ -105,7 +106,10 @@ std::string tail_of(const std::string& s) {
 
 }  // namespace
 
-Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_ns_of) {
+namespace {
+
+Status run_hook_collect(const oci::Hook& hook, std::string_view state_json, pid_t enter_ns_of,
+                        int& exit_code, std::string& tail) {
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return fail_errno("create hook stdin pipe");
   UniqueFd in_r(in[0]), in_w(in[1]);
@@ -171,7 +175,8 @@ Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_
     if (n <= 0) break;
     output.append(buf, static_cast<std::size_t>(n));
   }
-  std::string tail = tail_of(output);
+  tail = tail_of(output);
+  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   auto with_tail = [&](std::string msg) {
     if (!tail.empty()) msg += fmt::format(": {}", tail);
     return msg;
@@ -189,10 +194,25 @@ Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_
   return ok();
 }
 
+}  // namespace
+
+Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_ns_of,
+                std::string_view phase) {
+  auto started = std::chrono::steady_clock::now();
+  int exit_code = -1;
+  std::string tail;
+  Status result = run_hook_collect(hook, state_json, enter_ns_of, exit_code, tail);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  audit::hook_record(phase, hook, state_json, exit_code, static_cast<long>(ms), tail, result);
+  return result;
+}
+
 Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view state_json,
                  std::string_view phase, pid_t enter_ns_of) {
   for (const auto& h : hooks) {
-    auto st = run_hook(h, state_json, enter_ns_of);
+    auto st = run_hook(h, state_json, enter_ns_of, phase);
     if (!st) return std::unexpected(std::move(st.error()).context(fmt::format("{} hook", phase)));
   }
   return ok();
@@ -201,7 +221,7 @@ Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view state_jso
 void run_hooks_warn(const std::vector<oci::Hook>& hooks, std::string_view state_json,
                     std::string_view phase) {
   for (const auto& h : hooks) {
-    auto st = run_hook(h, state_json);
+    auto st = run_hook(h, state_json, 0, phase);
     if (!st) logger("droplet")->warn("{} hook: {}", phase, st.error().what());
   }
 }
@@ -210,7 +230,7 @@ void run_hooks_in_child(const std::vector<oci::Hook>& hooks, std::string_view st
                         const char* phase) noexcept {
   try {
     for (const auto& h : hooks) {
-      auto st = run_hook(h, state);
+      auto st = run_hook(h, state, 0, phase);
       if (!st) {
         dprintf(2, "droplet: %s hook: %s\n", phase, st.error().what().c_str());
         ::_exit(1);

@@ -18,6 +18,7 @@
 #include "plan_builder.hpp"
 #include "raind/atomic_file.hpp"
 #include "raind/digest.hpp"
+#include "raind/droplet/audit.hpp"
 #include "raind/droplet/hooks.hpp"
 #include "raind/droplet/net_config.hpp"
 #include "raind/droplet/netlink.hpp"
@@ -154,7 +155,57 @@ Result<std::unique_ptr<cgroups::Manager>> Runtime::manager_of(const ContainerRec
   return cgroups::load_manager(rec.cgroup);
 }
 
+namespace {
+
+// The stage an init-side error names ("container init (<stage>): ..."), else the caller's.
+std::string error_stage(const Error& e, const std::string& stage) {
+  const std::string& what = e.what();
+  auto at = what.find("container init (");
+  if (at == std::string::npos) return stage;
+  auto from = at + 16;
+  auto to = what.find(')', from);
+  return to == std::string::npos ? stage : what.substr(from, to - from);
+}
+
+// Fills the audit subject from a container's saved record.
+void describe(audit::Subject& s, const StateStore& store, const ContainerRecord& rec) {
+  s.container_id = rec.id;
+  s.bundle = rec.bundle;
+  s.state_path = (store.dir(rec.id) / "state.json").string();
+  s.config_sha256 = rec.config_sha256;
+  s.pid = rec.init_pid;
+  if (audit::enabled()) {
+    auto spec = oci::spec_from_json(rec.config);
+    if (spec) s.spec = std::make_shared<const oci::Spec>(std::move(*spec));
+  }
+}
+
+struct SubjectScope {
+  explicit SubjectScope(const audit::Subject& s) { audit::set_current_subject(&s); }
+  ~SubjectScope() { audit::set_current_subject(nullptr); }
+  SubjectScope(const SubjectScope&) = delete;
+  SubjectScope& operator=(const SubjectScope&) = delete;
+};
+
+}  // namespace
+
 Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
+  audit::Subject subject;
+  subject.container_id = o.id;
+  SubjectScope scope(subject);
+  std::string stage = "load_spec";
+  auto result = create_steps(o, foreground, subject, stage);
+  if (audit::enabled()) {
+    Status st = result ? ok() : Status(std::unexpected(result.error()));
+    if (result) subject.pid = *result;
+    audit::write(audit::make_record("create", subject, st,
+                                    result ? std::string() : error_stage(result.error(), stage)));
+  }
+  return result;
+}
+
+Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
+                                    audit::Subject& subject, std::string& stage) {
   auto log = logger("droplet");
   RAIND_TRY(validate_container_id(o.id));
   std::error_code ec;
@@ -166,12 +217,17 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   auto parsed = oci::parse_spec(*text);
   if (!parsed) return std::unexpected(std::move(parsed.error()).context("load config.json"));
   oci::Spec spec = std::move(*parsed);
+  subject.bundle = bundle.string();
+  subject.config_sha256 = sha256_hex(*text);
+  if (audit::enabled()) subject.spec = std::make_shared<const oci::Spec>(spec);
   RAIND_TRY(with_context(oci::validate_spec(spec), "load config.json"));
   if (spec.process && spec.process->terminal && o.console_socket.empty() && !foreground)
     return fail(Errc::invalid_argument,
                 "cannot allocate tty if droplet will detach without setting console socket");
 
+  stage = "setup_network";
   RAIND_TRY_ASSIGN(auto network, container_network(spec));
+  stage = "prepare";
 
   auto layout = cgroups::detect_host_layout();
   PlanOptions popts;
@@ -196,7 +252,10 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   // Declared before the rollback stack: its undo steps refer to the manager.
   std::unique_ptr<cgroups::Manager> cgroup;
   RollbackStack rollback;
+  stage = "create_state";
   RAIND_TRY(store_.create_dir(o.id));
+  subject.state_path = (store_.dir(o.id) / "state.json").string();
+  stage = "create_fifo";
   rollback.push("remove state dir", [this, id = o.id] { (void)store_.remove(id); });
 
   auto fifo = store_.fifo_path(o.id);
@@ -228,6 +287,7 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
     plan.console_fd = console.get();
   }
 
+  stage = "setup_cgroup";
   if (layout) {
     std::string cg_path = spec.linux_ ? spec.linux_->cgroups_path : std::string();
     auto mgr = cgroups::make_manager(*layout, cg_path, o.id);
@@ -246,7 +306,7 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   rec.annotations = spec.annotations;
   rec.cgroup = cgroup ? cgroup->to_json() : nlohmann::json();
   rec.owner = "";
-  rec.config_sha256 = sha256_hex(*text);
+  rec.config_sha256 = subject.config_sha256;
   rec.config = oci::spec_to_json(spec);
 
   SpawnHooks hooks;
@@ -273,7 +333,14 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   };
   hooks.start_state = [&](pid_t pid) { return hook_state(rec, "created", pid); };
   hooks.config_digest = rec.config_sha256;
+  stage = "execute_init";
   auto pid_r = spawn_init(plan, spec, cgroup.get(), layout ? &*layout : nullptr, hooks);
+  if (audit::enabled()) {
+    if (pid_r) subject.pid = *pid_r;
+    Status st = pid_r ? ok() : Status(std::unexpected(pid_r.error()));
+    audit::write(audit::make_record(
+        "init", subject, st, pid_r ? std::string() : error_stage(pid_r.error(), "execute_init")));
+  }
   if (!pid_r) return std::unexpected(std::move(pid_r.error()));
   pid_t pid = *pid_r;
   rollback.push("kill init", [pid] {
@@ -283,6 +350,7 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   });
   console.reset();
 
+  stage = "setup_network";
   if (network) {
     // Between create and start: the init waits on exec.fifo inside its new network namespace.
     UniqueFd netns(::open(fmt::format("/proc/{}/ns/net", pid).c_str(), O_RDONLY | O_CLOEXEC));
@@ -295,7 +363,9 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
   rec.init_pid = pid;
   auto ps = read_proc_stat(pid);
   rec.init_start_time = ps ? ps->start_time : 0;
+  stage = "update_state";
   RAIND_TRY(with_context(store_.save(rec), "write state"));
+  stage = "create_pid_file";
   if (!o.pid_file.empty())
     RAIND_TRY(
         with_context(write_file_atomic(o.pid_file, std::to_string(pid), 0644), "write pid file"));
@@ -307,7 +377,18 @@ Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
 }
 
 Status Runtime::start(const std::string& id) {
+  audit::Subject subject;
+  subject.container_id = id;
+  SubjectScope scope(subject);
+  std::string stage = "check_status";
+  auto st = start_steps(id, subject, stage);
+  if (audit::enabled()) audit::write(audit::make_record("start", subject, st, stage));
+  return st;
+}
+
+Status Runtime::start_steps(const std::string& id, audit::Subject& subject, std::string& stage) {
   RAIND_TRY_ASSIGN(auto rec, store_.load(id));
+  describe(subject, store_, rec);
   auto status = store_.status(rec);
   switch (status) {
     case ContainerStatus::created:
@@ -326,6 +407,7 @@ Status Runtime::start(const std::string& id) {
       return failf(Errc::conflict, "cannot start container \"{}\": it is already running", id);
     return fail_errno(fmt::format("open exec fifo of container \"{}\"", id));
   }
+  stage = "read_fifo";
   // Opening the read side released the init's blocking open(O_WRONLY). It now runs the
   // startContainer hooks, writes one byte, and execs; the fifo closes (EOF) at execve.
   bool got_byte = false;
@@ -347,6 +429,7 @@ Status Runtime::start(const std::string& id) {
   }
   ::unlink(fifo_path.c_str());
   if (tampered) {
+    stage = "integrity";
     rec.failure = "integrity: config.json changed since create; the init refused to start";
     (void)store_.save(rec);
     return failf(Errc::integrity,
@@ -356,6 +439,7 @@ Status Runtime::start(const std::string& id) {
   }
   if (!got_byte)
     return failf(Errc::system, "container \"{}\" init failed before starting the process", id);
+  stage = "hook_poststart";
   auto spec = record_spec(rec);
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
     // A failing poststart hook only warns (runtime-spec).
@@ -407,7 +491,21 @@ Result<nlohmann::json> Runtime::state(const std::string& id) {
 }
 
 Status Runtime::kill(const std::string& id, int signal, bool all) {
+  audit::Subject subject;
+  subject.container_id = id;
+  SubjectScope scope(subject);
+  auto st = kill_steps(id, signal, all, subject);
+  if (audit::enabled()) {
+    auto r = audit::make_record("kill", subject, st, "send_signal");
+    r["signals"] = {{"signal", signal}, {"all", all}};
+    audit::write(r);
+  }
+  return st;
+}
+
+Status Runtime::kill_steps(const std::string& id, int signal, bool all, audit::Subject& subject) {
   RAIND_TRY_ASSIGN(auto rec, store_.load(id));
+  describe(subject, store_, rec);
   auto status = store_.status(rec);
   if (status == ContainerStatus::stopped) return fail(Errc::conflict, not_running_msg(id));
   if (all && !rec.cgroup.is_null()) {
@@ -429,6 +527,17 @@ Status Runtime::kill(const std::string& id, int signal, bool all) {
 }
 
 Status Runtime::remove(const std::string& id, bool force) {
+  audit::Subject subject;
+  subject.container_id = id;
+  SubjectScope scope(subject);
+  std::string stage = "get_status";
+  auto st = remove_steps(id, force, subject, stage);
+  if (audit::enabled()) audit::write(audit::make_record("delete", subject, st, stage));
+  return st;
+}
+
+Status Runtime::remove_steps(const std::string& id, bool force, audit::Subject& subject,
+                             std::string& stage) {
   auto loaded = store_.load(id);
   if (!loaded) {
     // A half-created directory without state.json is removed with --force.
@@ -440,6 +549,7 @@ Status Runtime::remove(const std::string& id, bool force) {
     return std::unexpected(std::move(loaded.error()));
   }
   auto rec = std::move(*loaded);
+  describe(subject, store_, rec);
   auto status = store_.status(rec);
   std::unique_ptr<cgroups::Manager> mgr;
   if (!rec.cgroup.is_null()) {
@@ -460,6 +570,7 @@ Status Runtime::remove(const std::string& id, bool force) {
         for (pid_t p : *pids) ::kill(p, SIGKILL);
       if (status == ContainerStatus::paused) (void)mgr->thaw();
     }
+    stage = "kill_process_before_remove";
     ::kill(rec.init_pid, SIGKILL);
     RAIND_TRY(wait_gone(rec.init_pid, rec.init_start_time, std::chrono::seconds(10)));
   }
@@ -484,7 +595,9 @@ Status Runtime::remove(const std::string& id, bool force) {
         cfg ? net::remove_host_interface(cfg->veth_name) : Status(std::unexpected(cfg.error()));
     if (!st) logger("droplet")->warn("remove veth of {}: {}", id, st.error().what());
   }
+  stage = "remove_state";
   RAIND_TRY(store_.remove(id));
+  stage = "hook_poststop";
   // runtime-spec: poststop hooks run after the container is deleted, before delete returns.
   auto spec = record_spec(rec);
   if (spec && spec->hooks && !spec->hooks->poststop.empty())

@@ -13,7 +13,9 @@
 namespace raind::droplet {
 
 // Runs one hook. enter_ns_of > 0: the hook runs in that process's namespaces (createContainer).
-Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_ns_of = 0);
+// phase names the hook in the audit log.
+Status run_hook(const oci::Hook& hook, std::string_view state_json, pid_t enter_ns_of = 0,
+                std::string_view phase = "hook");
 
 // Runs hooks in order and stops at the first failure: "<phase> hook <path>: ...".
 Status run_hooks(const std::vector<oci::Hook>& hooks, std::string_view state_json,

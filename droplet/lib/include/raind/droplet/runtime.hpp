@@ -15,6 +15,9 @@
 #include "raind/oci/runtime_spec.hpp"
 
 namespace raind::droplet {
+namespace audit {
+struct Subject;
+}
 
 struct CreateOptions {
   std::string id;
@@ -68,6 +71,14 @@ class Runtime {
 
  private:
   Result<std::unique_ptr<cgroups::Manager>> manager_of(const ContainerRecord& record) const;
+  // The steps of create; `stage` names the step that was running when one fails (audit log).
+  Result<pid_t> create_steps(const CreateOptions& options, bool foreground, audit::Subject& subject,
+                             std::string& stage);
+  Status start_steps(const std::string& id, audit::Subject& subject, std::string& stage);
+  Status kill_steps(const std::string& id, int signal, bool all, audit::Subject& subject);
+  Result<int> exec_steps(const ExecOptions& options);
+  Status remove_steps(const std::string& id, bool force, audit::Subject& subject,
+                      std::string& stage);
   StateStore store_;
 };
 
