@@ -48,6 +48,7 @@ struct CreateFlags {
   bool no_pivot = false;
   int preserve_fds = 0;
   bool no_new_keyring = false;
+  bool tty_shim = false;
   std::string id;
 };
 void add_create_flags(CLI::App* sub, CreateFlags& f);

@@ -35,6 +35,7 @@ CreateOptions to_create_options(const CreateFlags& f) {
   o.pid_file = f.pid_file;
   o.no_pivot = f.no_pivot;
   o.preserve_fds = f.preserve_fds;
+  o.tty_shim = f.tty_shim;
   return o;
 }
 

@@ -31,6 +31,7 @@
 #include "security_bridge.hpp"
 #include "integrity.hpp"
 #include "spawn.hpp"
+#include "tty_shim.hpp"
 #include "tty_proxy.hpp"
 
 namespace raind::droplet {
@@ -180,6 +181,17 @@ void describe(audit::Subject& s, const StateStore& store, const ContainerRecord&
   }
 }
 
+// The annotation io.raind.tty=shim asks for the shim without the flag (condenserd's way).
+bool wants_tty_shim(const std::filesystem::path& bundle) {
+  auto text =
+      sys::read_file((bundle.empty() ? std::filesystem::path(".") : bundle) / "config.json");
+  if (!text || text->find(kTtyAnnotation) == std::string::npos) return false;
+  auto spec = oci::parse_spec(*text);
+  if (!spec) return false;  // create reports the parse error
+  auto it = spec->annotations.find(std::string(kTtyAnnotation));
+  return it != spec->annotations.end() && it->second == "shim";
+}
+
 struct SubjectScope {
   explicit SubjectScope(const audit::Subject& s) { audit::set_current_subject(&s); }
   ~SubjectScope() { audit::set_current_subject(nullptr); }
@@ -190,6 +202,8 @@ struct SubjectScope {
 }  // namespace
 
 Result<pid_t> Runtime::create(const CreateOptions& o, bool foreground) {
+  if (o.tty_shim || (o.console_fd < 0 && !foreground && wants_tty_shim(o.bundle)))
+    return create_with_shim(o);
   audit::Subject subject;
   subject.container_id = o.id;
   SubjectScope scope(subject);
@@ -221,7 +235,8 @@ Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
   subject.config_sha256 = sha256_hex(*text);
   if (audit::enabled()) subject.spec = std::make_shared<const oci::Spec>(spec);
   RAIND_TRY(with_context(oci::validate_spec(spec), "load config.json"));
-  if (spec.process && spec.process->terminal && o.console_socket.empty() && !foreground)
+  if (spec.process && spec.process->terminal && o.console_socket.empty() && o.console_fd < 0 &&
+      !foreground)
     return fail(Errc::invalid_argument,
                 "cannot allocate tty if droplet will detach without setting console socket");
 
@@ -273,7 +288,10 @@ Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
   UniqueFd console;
   UniqueFd console_peer;  // foreground run with a terminal: we are the console socket's peer
   if (plan.proc.terminal) {
-    if (!o.console_socket.empty()) {
+    if (o.console_fd >= 0) {
+      console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 0));
+      if (!console) return fail_errno("duplicate console socket");
+    } else if (!o.console_socket.empty()) {
       RAIND_TRY_ASSIGN(console, connect_console_socket(o.console_socket));
     } else {
       int sv[2];
@@ -374,6 +392,40 @@ Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
   }
   rollback.commit();
   return pid;
+}
+
+Result<pid_t> Runtime::create_with_shim(const CreateOptions& o) {
+  RAIND_TRY(validate_container_id(o.id));
+  int console_pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0)
+    return fail_errno("create console socket pair");
+  UniqueFd console_ours(console_pair[0]), console_theirs(console_pair[1]);
+  int out_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail_errno("create output pipe");
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  auto dir = store_.dir(o.id);
+  return launch_shim(
+      [&]() -> Result<ShimSetup> {
+        CreateOptions inner = o;
+        inner.tty_shim = false;
+        inner.console_fd = console_theirs.get();
+        RAIND_TRY_ASSIGN(pid_t pid, create(inner, false));
+        console_theirs.reset();
+        out_w.reset();
+        ShimSetup s;
+        s.main_pid = pid;
+        // A terminal container's init has sent its pty master by now (before "ready").
+        auto master = recv_fd(console_ours.get(), /*nonblocking=*/true);
+        if (master)
+          s.pty_master = std::move(*master);
+        else
+          s.output = std::move(out_r);
+        s.paths.attach_socket = dir / "attach.sock";
+        s.paths.console_log = dir / (s.pty_master ? "console.log" : "init.log");
+        s.paths.exit_status = dir / "exit.json";
+        return s;
+      },
+      out_w.get());
 }
 
 Status Runtime::start(const std::string& id) {

@@ -12,7 +12,7 @@
 
 namespace raind::droplet {
 
-Result<UniqueFd> recv_fd(int sock) {
+Result<UniqueFd> recv_fd(int sock, bool nonblocking) {
   char byte;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -23,7 +23,7 @@ Result<UniqueFd> recv_fd(int sock) {
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | (nonblocking ? MSG_DONTWAIT : 0));
   } while (n < 0 && errno == EINTR);
   if (n < 0) return fail_errno("receive fd");
   cmsghdr* c = CMSG_FIRSTHDR(&msg);

@@ -7,7 +7,8 @@
 namespace raind::droplet {
 
 // Receives one fd sent with SCM_RIGHTS on a connected unix socket.
-Result<UniqueFd> recv_fd(int sock);
+// nonblocking: fail (EAGAIN) instead of waiting when nothing was sent.
+Result<UniqueFd> recv_fd(int sock, bool nonblocking = false);
 
 Status start_tty_proxy(UniqueFd console_peer);
 // Flushes the remaining output, restores the terminal, joins the copier thread.

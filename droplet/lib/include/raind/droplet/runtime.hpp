@@ -26,7 +26,13 @@ struct CreateOptions {
   std::string pid_file;
   bool no_pivot = false;
   int preserve_fds = 0;
+  // Keep a detached TTY shim for the container (also: annotation io.raind.tty=shim).
+  bool tty_shim = false;
+  // An already connected console socket (used by the shim instead of console_socket).
+  int console_fd = -1;
 };
+
+inline constexpr std::string_view kTtyAnnotation = "io.raind.tty";
 
 struct ExecOptions {
   std::string id;
@@ -72,6 +78,7 @@ class Runtime {
  private:
   Result<std::unique_ptr<cgroups::Manager>> manager_of(const ContainerRecord& record) const;
   // The steps of create; `stage` names the step that was running when one fails (audit log).
+  Result<pid_t> create_with_shim(const CreateOptions& options);
   Result<pid_t> create_steps(const CreateOptions& options, bool foreground, audit::Subject& subject,
                              std::string& stage);
   Status start_steps(const std::string& id, audit::Subject& subject, std::string& stage);
