@@ -6,7 +6,7 @@ void add_exec(CLI::App& app, Globals& g) {
   auto* sub = app.add_subcommand("exec", "run a new process inside a container");
   struct Flags {
     std::string process;
-    bool tty = false, detach = false;
+    bool tty = false, detach = false, tty_shim = false;
     std::string console_socket, pid_file, cwd;
     std::vector<std::string> env, caps;
     std::string user;
@@ -17,6 +17,8 @@ void add_exec(CLI::App& app, Globals& g) {
   sub->add_option("-p,--process", f->process, "process.json to run");
   sub->add_flag("-t,--tty", f->tty, "allocate a pseudo-terminal");
   sub->add_flag("-d,--detach", f->detach, "do not wait for the process");
+  sub->add_flag("--tty-shim", f->tty_shim,
+                "run the process under a detached shim serving attach on <state>/exec-<pid>.sock");
   sub->add_option("--console-socket", f->console_socket, "receives the pty master");
   sub->add_option("--pid-file", f->pid_file, "file to write the process pid to");
   sub->add_option("--cwd", f->cwd, "working directory inside the container");
@@ -38,6 +40,7 @@ void add_exec(CLI::App& app, Globals& g) {
     if (!f->process.empty()) o.process_file = f->process;
     o.tty = f->tty;
     o.detach = f->detach;
+    o.tty_shim = f->tty_shim;
     o.console_socket = f->console_socket;
     o.pid_file = f->pid_file;
     o.cwd = f->cwd;

@@ -29,6 +29,7 @@
 #include "spawn.hpp"
 #include "sync.hpp"
 #include "tty_proxy.hpp"
+#include "tty_shim.hpp"
 
 namespace raind::droplet {
 
@@ -132,7 +133,46 @@ void forward(int sig) {
 
 }  // namespace
 
+Result<int> Runtime::exec_with_shim(const ExecOptions& o) {
+  int console_pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0)
+    return fail_errno("create console socket pair");
+  UniqueFd console_ours(console_pair[0]), console_theirs(console_pair[1]);
+  int out_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail_errno("create output pipe");
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  auto dir = store_.dir(o.id);
+  auto pid = launch_shim(
+      [&]() -> Result<ShimSetup> {
+        ExecOptions inner = o;
+        inner.tty_shim = false;
+        inner.detach = true;
+        inner.console_fd = console_theirs.get();
+        pid_t started = -1;
+        inner.started_pid = &started;
+        RAIND_TRY(exec(inner));
+        console_theirs.reset();
+        out_w.reset();
+        ShimSetup s;
+        s.main_pid = started;
+        auto master = recv_fd(console_ours.get(), /*nonblocking=*/true);
+        if (master)
+          s.pty_master = std::move(*master);
+        else
+          s.output = std::move(out_r);
+        s.paths.attach_socket = dir / fmt::format("exec-{}.sock", started);
+        s.paths.console_log = dir / fmt::format("exec-{}.log", started);
+        s.paths.exit_status = dir / fmt::format("exec-{}.exit.json", started);
+        return s;
+      },
+      out_w.get());
+  if (!pid) return std::unexpected(std::move(pid.error()));
+  if (o.started_pid) *o.started_pid = *pid;
+  return 0;
+}
+
 Result<int> Runtime::exec(const ExecOptions& o) {
+  if (o.tty_shim) return exec_with_shim(o);
   auto result = exec_steps(o);
   if (audit::enabled()) {
     audit::Subject subject;
@@ -202,7 +242,7 @@ Result<int> Runtime::exec_steps(const ExecOptions& o) {
       add_cap(process.capabilities->permitted, c);
     }
   }
-  if (process.terminal && o.console_socket.empty() && o.detach)
+  if (process.terminal && o.console_socket.empty() && o.console_fd < 0 && o.detach)
     return fail(Errc::invalid_argument,
                 "cannot allocate tty if droplet will detach without setting console socket");
 
@@ -229,7 +269,10 @@ Result<int> Runtime::exec_steps(const ExecOptions& o) {
 
   UniqueFd console, console_peer;
   if (plan.proc.terminal) {
-    if (!o.console_socket.empty()) {
+    if (o.console_fd >= 0) {
+      console.reset(::fcntl(o.console_fd, F_DUPFD_CLOEXEC, 0));
+      if (!console) return fail_errno("duplicate console socket");
+    } else if (!o.console_socket.empty()) {
       RAIND_TRY_ASSIGN(console, connect_console_socket(o.console_socket));
     } else {
       int sv[2];
@@ -314,6 +357,7 @@ Result<int> Runtime::exec_steps(const ExecOptions& o) {
     RAIND_TRY(with_context(write_file_atomic(o.pid_file, std::to_string(target), 0644),
                            "write pid file"));
   if (console_peer) RAIND_TRY(start_tty_proxy(std::move(console_peer)));
+  if (o.started_pid) *o.started_pid = target;
   if (o.detach) return 0;
   g_exec_pid = target;
   struct sigaction sa {};

@@ -182,5 +182,33 @@ TEST_F(TtyShim, NonTerminalOutputGoesToInitLog) {
   EXPECT_EQ(droplet({"delete", "sh3"}).code, 0);
 }
 
+// exec --tty --tty-shim: the exec session gets its own shim and socket, found by its pid.
+TEST_F(TtyShim, ExecSessionUnderItsOwnShim) {
+  write_config({"sleep", "100"});
+  ASSERT_EQ(droplet({"run", "-d", "-b", bundle_.string(), "sh4"}).code, 0);
+  auto pid_file = dir_ / "exec.pid";
+  auto r = droplet({"exec", "--tty", "--tty-shim", "--pid-file", pid_file.string(), "sh4", "sh"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto pid = read_text(pid_file);
+  ASSERT_FALSE(pid.empty());
+  auto sock = state_dir("sh4") / ("exec-" + pid + ".sock");
+  ASSERT_TRUE(fs::exists(sock)) << sock;
+  AttachClient c(sock);
+  ASSERT_TRUE(c.connected());
+  c.resize(30, 90);
+  c.type("echo in-exec $(hostname); stty size\n");
+  EXPECT_TRUE(c.read_until("in-exec droplet-test")) << c.output();
+  EXPECT_TRUE(c.read_until("30 90")) << c.output();
+  c.type("exit 5\n");
+  auto status_path = state_dir("sh4") / ("exec-" + pid + ".exit.json");
+  for (int i = 0; i < 250 && !fs::exists(status_path); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto status = json::parse(read_text(status_path), nullptr, false);
+  ASSERT_FALSE(status.is_discarded());
+  EXPECT_EQ(status.value("exit_code", -1), 5) << status.dump();
+  EXPECT_EQ(state_of("sh4")["status"], "running") << "the container outlives its exec session";
+  EXPECT_EQ(droplet({"delete", "-f", "sh4"}).code, 0);
+}
+
 }  // namespace
 }  // namespace droplet_test

@@ -47,6 +47,11 @@ struct ExecOptions {
   std::optional<std::string> user;  // uid[:gid]
   std::vector<std::string> caps;    // extra capabilities
   int preserve_fds = 0;
+  // The exec session lives under a detached shim (socket <state>/exec-<pid>.sock, output log
+  // exec-<pid>.log, exit status exec-<pid>.exit.json); droplet returns once it started.
+  bool tty_shim = false;
+  int console_fd = -1;           // an already connected console socket (the shim's)
+  pid_t* started_pid = nullptr;  // receives the process's pid
 };
 
 struct ContainerInfo {
@@ -84,6 +89,7 @@ class Runtime {
   Status start_steps(const std::string& id, audit::Subject& subject, std::string& stage);
   Status kill_steps(const std::string& id, int signal, bool all, audit::Subject& subject);
   Result<int> exec_steps(const ExecOptions& options);
+  Result<int> exec_with_shim(const ExecOptions& options);
   Status remove_steps(const std::string& id, bool force, audit::Subject& subject,
                       std::string& stage);
   StateStore store_;
