@@ -251,6 +251,8 @@ Result<InitPlan> build_init_plan(const oci::Spec& spec, const PlanOptions& optio
   if (!spec.root) return fail(Errc::invalid_argument, "root.path is required");
   plan.rootfs = absolute_in(options.bundle, spec.root->path);
   plan.bundle = options.bundle.string();
+  if (auto it = spec.annotations.find("io.raind.integrity"); it != spec.annotations.end())
+    plan.strict_integrity = it->second == "strict";
   struct stat st {};
   if (::stat(plan.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return failf(Errc::not_found, "rootfs \"{}\" does not exist", plan.rootfs);

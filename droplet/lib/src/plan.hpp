@@ -114,6 +114,9 @@ struct InitPlan {
   std::string bundle;            // absolute; config.json is re-read from here
   int bundle_fd = -1;            // child-side: O_PATH of the bundle, opened before pivot_root
   char config_digest[65] = {0};  // from the parent over the sync socket
+  // io.raind.integrity=strict: the init re-checks config.json when `start` releases it too.
+  // (Plain OCI: edits after create must not affect the container, so it is opt-in.)
+  bool strict_integrity = false;
 
   unsigned long root_propagation = 0;
   // Without a mount namespace the rootfs has no /proc of its own: the exec fifo is reopened

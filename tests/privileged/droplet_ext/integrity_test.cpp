@@ -8,7 +8,9 @@ namespace {
 using Integrity = ExtTest;
 
 TEST_F(Integrity, ConfigChangedBetweenCreateAndStartIsRefused) {
-  auto c = write_config({"sleep", "1000"});
+  auto c = default_config({"sleep", "1000"});
+  c["annotations"]["io.raind.integrity"] = "strict";  // what condenserd sets
+  c = write_config({"sleep", "1000"}, c);
   ASSERT_EQ(audited({"create", "-b", bundle_.string(), "i1"}).code, 0);
   // The edit an attacker would make: a different process.
   c["process"]["args"] = {"sh", "-c", "touch /tampered"};
@@ -32,6 +34,21 @@ TEST_F(Integrity, ConfigChangedBetweenCreateAndStartIsRefused) {
   EXPECT_TRUE(found) << "no integrity failure record in " << read_text(audit_);
   EXPECT_EQ(droplet({"delete", "-f", "i1"}).code, 0);
   expect_no_leftovers("i1");
+}
+
+// Plain OCI clients: "any updates to config.json after create MUST NOT affect the container"
+// (runtime-spec). Without the strict annotation the container runs the config create read.
+TEST_F(Integrity, WithoutStrictModeAnEditAfterCreateHasNoEffect) {
+  auto c = write_config({"sh", "-c", "echo from-create"});
+  ASSERT_EQ(audited({"create", "-b", bundle_.string(), "i3"}).code, 0);
+  c["process"]["args"] = {"sh", "-c", "touch /tampered"};
+  write_text(bundle_ / "config.json", c.dump(2));
+  auto r = audited({"start", "i3"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  for (int i = 0; i < 100 && state_of("i3")["status"] != "stopped"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(fs::exists(bundle_ / "rootfs/tampered")) << "the edited process ran";
+  EXPECT_EQ(droplet({"delete", "-f", "i3"}).code, 0);
 }
 
 TEST_F(Integrity, UnmodifiedConfigStarts) {
