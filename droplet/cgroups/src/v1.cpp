@@ -313,12 +313,22 @@ class V1Manager final : public Manager {
   Status apply_blkio(const BlockIoLimits& b) {
     auto dir = find("blkio");
     if (!dir) return fail(Errc::unsupported, "blockIO: the blkio controller is not mounted");
-    if (b.weight) RAIND_TRY(write_control(*dir, "blkio.weight", std::to_string(*b.weight)));
+    // Without CFQ (removed in 5.0) the proportional weight lives in BFQ's files.
+    const bool bfq = !std::filesystem::exists(*dir / "blkio.weight") &&
+                     std::filesystem::exists(*dir / "blkio.bfq.weight");
+    const bool any_weight = bfq || std::filesystem::exists(*dir / "blkio.weight");
+    if ((b.weight || b.leaf_weight || !b.weight_devices.empty()) && !any_weight)
+      return fail(Errc::unsupported,
+                  "linux.resources.blockIO weights: this kernel has no proportional I/O weight "
+                  "(neither blkio.weight nor blkio.bfq.weight exists)");
+    if (b.weight)
+      RAIND_TRY(write_control(*dir, bfq ? "blkio.bfq.weight" : "blkio.weight",
+                              std::to_string(*b.weight)));
     if (b.leaf_weight)
       RAIND_TRY(write_control(*dir, "blkio.leaf_weight", std::to_string(*b.leaf_weight)));
     for (const auto& w : b.weight_devices) {
       if (w.weight)
-        RAIND_TRY(write_control(*dir, "blkio.weight_device",
+        RAIND_TRY(write_control(*dir, bfq ? "blkio.bfq.weight_device" : "blkio.weight_device",
                                 fmt::format("{}:{} {}", w.major, w.minor, *w.weight)));
     }
     auto throttle = [&](const char* file, const std::vector<ThrottleDevice>& list) -> Status {
