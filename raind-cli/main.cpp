@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
                  "condenserd management API (env RAIND_HOST; default https://127.0.0.1:7755)");
   raind::cli::add_system_commands(app, global);
   raind::cli::add_pki_commands(app, global);
+  raind::cli::add_image_commands(app, global);
   CLI11_PARSE(app, argc, argv);
   return global.exit_code;
 }

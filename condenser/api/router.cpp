@@ -4,6 +4,30 @@
 
 namespace raind::condenser::api {
 
+namespace {
+// A parameter segment may carry '/', ':' or '@' percent-encoded (image references); a
+// malformed escape is kept literally, so it simply matches nothing.
+std::string percent_decode(std::string_view in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+}  // namespace
+
 bool split_path(std::string_view path, std::vector<std::string_view>& out) {
   out.clear();
   if (path.empty() || path.front() != '/') return false;
@@ -49,7 +73,7 @@ Match Router::match(std::string_view method, std::string_view path) const {
     for (std::size_t i = 0; i < segs.size(); ++i) {
       const auto& pat = route.segments[i];
       if (pat.size() > 2 && pat.front() == '{' && pat.back() == '}') {
-        params[pat.substr(1, pat.size() - 2)] = std::string(segs[i]);
+        params[pat.substr(1, pat.size() - 2)] = percent_decode(segs[i]);
       } else if (pat == segs[i]) {
         score += 1 << (segs.size() - i);
       } else {

@@ -111,8 +111,14 @@ class Daemon {
                                     {config_.audit.max_bytes, config_.audit.max_files}, node_));
 
     ctx_ = std::make_unique<handlers::HandlerContext>(
-        handlers::HandlerContext{*store_, *pki_, system::probe_host(), node_,
+        handlers::HandlerContext{*store_, *pki_, system::probe_host(), nullptr, node_,
                                  std::chrono::steady_clock::now(), nullptr, nullptr});
+    {
+      RAIND_TRY_ASSIGN(auto images, images::ImageStore::open(config_.state_dir / "images"));
+      RAIND_TRY(with_context(images.remove_temporaries(), "image store"));
+      images_ = std::make_unique<images::ImageStore>(std::move(images));
+      ctx_->images = images_.get();
+    }
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
                        api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
@@ -123,6 +129,7 @@ class Daemon {
     handlers::add_system_routes(management_, *ctx_);
     handlers::add_pki_routes(management_, ca_, *ctx_);
     handlers::add_hook_routes(hooks_, *ctx_);
+    handlers::add_image_routes(management_, *ctx_);
 
     server_ = std::make_unique<api::Server>(io_, *audit_, api::limits_from(config_.limits));
     RAIND_TRY_ASSIGN(auto tls, api::make_server_tls(pki_->server_cert_path(),
@@ -231,6 +238,7 @@ class Daemon {
   std::unique_ptr<pki::Pki> pki_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::AuditLog> audit_;
+  std::unique_ptr<images::ImageStore> images_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;
   std::unique_ptr<api::Server> server_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "condenser/api/router.hpp"
+#include "condenser/images/store.hpp"
 #include "condenser/pki/pki.hpp"
 #include "condenser/store/store.hpp"
 #include "condenser/system/probe.hpp"
@@ -17,6 +18,7 @@ struct HandlerContext {
   store::Store& store;
   pki::Pki& pki;
   system::HostFacts host;
+  images::ImageStore* images = nullptr;  // <state_dir>/images
   std::string node;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Called after a successful rotation so new connections use the new server certificate.
@@ -30,5 +32,6 @@ struct HandlerContext {
 void add_system_routes(api::Router& management, HandlerContext& ctx);
 void add_pki_routes(api::Router& management, api::Router& ca, HandlerContext& ctx);
 void add_hook_routes(api::Router& hooks, HandlerContext& ctx);
+void add_image_routes(api::Router& management, HandlerContext& ctx);
 
 }  // namespace raind::condenser::handlers

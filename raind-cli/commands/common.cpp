@@ -1,3 +1,4 @@
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,6 +26,21 @@ void run_command(GlobalOptions& g, const std::function<Status(Client&)>& fn) {
     std::fprintf(stderr, "raind: %s\n", status.error().what().c_str());
     g.exit_code = 1;
   }
+}
+
+std::string url_escape(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
 }
 
 }  // namespace raind::cli
