@@ -56,3 +56,29 @@ run "$droplet" --root "$root" kill demo KILL
 sleep 0.2
 run "$droplet" --root "$root" delete demo
 run "$droplet" --root "$root" list
+
+say "Raind extensions: an overlay rootfs from image layers and a veth on a bridge (libnl)"
+# A bridge in the sandbox's own network namespace stands in for condenserd's raind0.
+run ip link add raind-demo0 type bridge
+run ip addr add 10.166.99.254/24 dev raind-demo0
+run ip link set raind-demo0 up
+layers="$work/layers"
+mkdir -p "$layers/base" "$layers/app" "$layers/upper" "$layers/work" "$work/bundle2/rootfs"
+cp -a "$image_dir/bundle/rootfs/." "$layers/base/"
+echo "written in the app layer" > "$layers/app/hello.txt"
+image_cfg=$(jq -cn --arg app "$layers/app" --arg base "$layers/base" --arg up "$layers/upper" --arg wk "$layers/work" \
+  '{rootfsType: "overlay", imageLayer: [$app, $base], upperDir: $up, workDir: $wk}')
+net_cfg='{"bridgeInterface":"raind-demo0","interface":{"name":"rd_demo2","ipv4":{"address":"10.166.99.2/24","gateway":"10.166.99.254"}}}'
+jq --arg cg "$cgroup_parent/demo2" --arg img "$image_cfg" --arg net "$net_cfg" '
+  .process.args = ["sh", "-c", "cat /hello.txt; ip -4 -o addr show eth0; ping -c1 -W2 10.166.99.254 | grep -E \"bytes from|loss\"; echo change > /new-file"] |
+  .process.capabilities.bounding += ["CAP_NET_RAW"] | .process.capabilities.effective += ["CAP_NET_RAW"] |
+  .process.capabilities.permitted += ["CAP_NET_RAW"] |
+  .linux.cgroupsPath = $cg | .annotations["io.raind.image.config"] = $img | .annotations["io.raind.net.config"] = $net' \
+  "$image_dir/bundle/config.json" > "$work/bundle2/config.json"
+run "$droplet" --root "$root" --audit-log "$work/audit.jsonl" run --bundle "$work/bundle2" demo2
+echo "the container's write landed in the upper dir: $(ls "$layers/upper")"
+echo "host end of the veth after delete: $(ip -o link show type veth | grep -c rd_demo2 || true) left"
+
+say "the audit log: one JSON record per lifecycle step"
+jq -c '{event, container_id, result, config_sha256: .oci.config_sha256[0:12], namespaces: (.namespaces | to_entries | map(select(.value)) | map(.key) | join(","))}' "$work/audit.jsonl"
+run ip link del raind-demo0
