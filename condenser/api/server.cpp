@@ -432,12 +432,6 @@ awaitable<void> accept_loop(std::shared_ptr<Server::Shared> shared, ListenerStat
       co_await pause.async_wait(redirect_error(use_awaitable, ec));
       continue;
     }
-    if (listener.active >= shared->limits.max_connections) {
-      log->warn("{} listener: connection limit {} reached, refusing a connection",
-                listener_name(listener.kind), shared->limits.max_connections);
-      socket.close(ec);
-      continue;
-    }
     Peer peer;
     peer.address = "unix";
     if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
@@ -450,6 +444,25 @@ awaitable<void> accept_loop(std::shared_ptr<Server::Shared> shared, ListenerStat
         peer.uid = static_cast<long>(cred.uid);
         peer.pid = static_cast<long>(cred.pid);
       }
+    }
+    if (listener.active >= shared->limits.max_connections) {
+      // Refused before TLS: no identity yet, but the refusal is audited like any denial.
+      log->warn("{} listener: connection limit {} reached, refusing {}",
+                listener_name(listener.kind), shared->limits.max_connections, peer.address);
+      AuditEvent ev;
+      ev.started = std::chrono::system_clock::now();
+      ev.event_id = new_ulid();
+      ev.correlation_id = ev.event_id;
+      ev.base_severity = Severity::medium;
+      ev.action = "connection.refused";
+      ev.peer = peer;
+      ev.listener = listener.kind;
+      ev.host = listener.local;
+      ev.code = 503;
+      ev.reason = fmt::format("connection limit {} reached", shared->limits.max_connections);
+      shared->audit.write(ev);
+      socket.close(ec);
+      continue;
     }
     auto session =
         std::make_shared<Session<Socket>>(shared, listener, std::move(socket), std::move(peer));

@@ -1,5 +1,11 @@
 // Hostile and broken requests get the right 4xx, exactly one audit record each, and the daemon
 // keeps serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "harness.hpp"
@@ -157,4 +163,44 @@ TEST_F(Limits, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(r.status, 200u);
   auto records = daemon_->wait_audit(before + 3);
   EXPECT_EQ(records.size(), before + 3);
+}
+
+// Connections over limits.max_connections are closed at accept and audited as refusals.
+TEST(ConnectionLimit, RefusalsAreAudited) {
+  TempDir dir("connlimit");
+  Daemon daemon(dir.path(), "limits:\n  max_connections: 2\n  idle_timeout_s: 30\n");
+  ASSERT_TRUE(daemon.start()) << daemon.output();
+  auto [host, port_text] = [&] {
+    auto m = daemon.management();
+    auto colon = m.rfind(':');
+    return std::pair{m.substr(0, colon), m.substr(colon + 1)};
+  }();
+  auto open_tcp = [&] {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port_text)));
+    ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  // Two idle connections (no TLS handshake yet) hold both slots.
+  int held1 = open_tcp(), held2 = open_tcp();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto before = daemon.audit().size();
+  int refused = open_tcp();
+  // The daemon closes it: reading gives EOF (or a reset), never data.
+  pollfd p{refused, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  char b;
+  EXPECT_LE(::read(refused, &b, 1), 0);
+  auto records = daemon.wait_audit(before + 1);
+  ASSERT_GT(records.size(), before);
+  bool found = false;
+  for (const auto& r : records)
+    if (r.value("action", "") == "connection.refused") found = true;
+  EXPECT_TRUE(found) << "no connection.refused record";
+  ::close(refused);
+  ::close(held1);
+  ::close(held2);
 }
