@@ -134,38 +134,23 @@ void forward(int sig) {
 }  // namespace
 
 Result<int> Runtime::exec_with_shim(const ExecOptions& o) {
-  int console_pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0)
-    return fail_errno("create console socket pair");
-  UniqueFd console_ours(console_pair[0]), console_theirs(console_pair[1]);
-  int out_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail_errno("create output pipe");
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
   auto dir = store_.dir(o.id);
-  auto pid = launch_shim(
-      [&]() -> Result<ShimSetup> {
+  auto pid = launch_process_shim(
+      [&](int console_fd) -> Result<pid_t> {
         ExecOptions inner = o;
         inner.tty_shim = false;
         inner.detach = true;
-        inner.console_fd = console_theirs.get();
+        inner.console_fd = console_fd;
         pid_t started = -1;
         inner.started_pid = &started;
         RAIND_TRY(exec(inner));
-        console_theirs.reset();
-        out_w.reset();
-        ShimSetup s;
-        s.main_pid = started;
-        auto master = recv_fd(console_ours.get(), /*nonblocking=*/true);
-        if (master)
-          s.pty_master = std::move(*master);
-        else
-          s.output = std::move(out_r);
-        s.paths.attach_socket = dir / fmt::format("exec-{}.sock", started);
-        s.paths.console_log = dir / fmt::format("exec-{}.log", started);
-        s.paths.exit_status = dir / fmt::format("exec-{}.exit.json", started);
-        return s;
+        return started;
       },
-      out_w.get());
+      [&](pid_t exec_pid, bool) {
+        return ShimPaths{dir / fmt::format("exec-{}.sock", exec_pid),
+                         dir / fmt::format("exec-{}.log", exec_pid),
+                         dir / fmt::format("exec-{}.exit.json", exec_pid)};
+      });
   if (!pid) return std::unexpected(std::move(pid.error()));
   if (o.started_pid) *o.started_pid = *pid;
   return 0;

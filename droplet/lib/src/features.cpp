@@ -2,54 +2,15 @@
 #include <seccomp.h>
 
 #include "raind/droplet/runtime.hpp"
+#include "raind/oci/capability_names.hpp"
 
 namespace raind::droplet {
 
 nlohmann::json features_document() {
   using nlohmann::json;
   json caps = json::array();
-  static const char* kCaps[] = {"CAP_CHOWN",
-                                "CAP_DAC_OVERRIDE",
-                                "CAP_DAC_READ_SEARCH",
-                                "CAP_FOWNER",
-                                "CAP_FSETID",
-                                "CAP_KILL",
-                                "CAP_SETGID",
-                                "CAP_SETUID",
-                                "CAP_SETPCAP",
-                                "CAP_LINUX_IMMUTABLE",
-                                "CAP_NET_BIND_SERVICE",
-                                "CAP_NET_BROADCAST",
-                                "CAP_NET_ADMIN",
-                                "CAP_NET_RAW",
-                                "CAP_IPC_LOCK",
-                                "CAP_IPC_OWNER",
-                                "CAP_SYS_MODULE",
-                                "CAP_SYS_RAWIO",
-                                "CAP_SYS_CHROOT",
-                                "CAP_SYS_PTRACE",
-                                "CAP_SYS_PACCT",
-                                "CAP_SYS_ADMIN",
-                                "CAP_SYS_BOOT",
-                                "CAP_SYS_NICE",
-                                "CAP_SYS_RESOURCE",
-                                "CAP_SYS_TIME",
-                                "CAP_SYS_TTY_CONFIG",
-                                "CAP_MKNOD",
-                                "CAP_LEASE",
-                                "CAP_AUDIT_WRITE",
-                                "CAP_AUDIT_CONTROL",
-                                "CAP_SETFCAP",
-                                "CAP_MAC_OVERRIDE",
-                                "CAP_MAC_ADMIN",
-                                "CAP_SYSLOG",
-                                "CAP_WAKE_ALARM",
-                                "CAP_BLOCK_SUSPEND",
-                                "CAP_AUDIT_READ",
-                                "CAP_PERFMON",
-                                "CAP_BPF",
-                                "CAP_CHECKPOINT_RESTORE"};
-  for (auto c : kCaps) caps.push_back(c);
+
+  for (auto c : oci::kCapabilityNames) caps.push_back(std::string(c));
   json mount_options = json::array();
   for (auto o : {"async",       "atime",     "bind",       "defaults",      "dev",
                  "diratime",    "dirsync",   "exec",       "lazytime",      "loud",

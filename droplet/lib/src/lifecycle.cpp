@@ -396,36 +396,18 @@ Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
 
 Result<pid_t> Runtime::create_with_shim(const CreateOptions& o) {
   RAIND_TRY(validate_container_id(o.id));
-  int console_pair[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0)
-    return fail_errno("create console socket pair");
-  UniqueFd console_ours(console_pair[0]), console_theirs(console_pair[1]);
-  int out_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail_errno("create output pipe");
-  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
   auto dir = store_.dir(o.id);
-  return launch_shim(
-      [&]() -> Result<ShimSetup> {
+  return launch_process_shim(
+      [&](int console_fd) {
         CreateOptions inner = o;
         inner.tty_shim = false;
-        inner.console_fd = console_theirs.get();
-        RAIND_TRY_ASSIGN(pid_t pid, create(inner, false));
-        console_theirs.reset();
-        out_w.reset();
-        ShimSetup s;
-        s.main_pid = pid;
-        // A terminal container's init has sent its pty master by now (before "ready").
-        auto master = recv_fd(console_ours.get(), /*nonblocking=*/true);
-        if (master)
-          s.pty_master = std::move(*master);
-        else
-          s.output = std::move(out_r);
-        s.paths.attach_socket = dir / "attach.sock";
-        s.paths.console_log = dir / (s.pty_master ? "console.log" : "init.log");
-        s.paths.exit_status = dir / "exit.json";
-        return s;
+        inner.console_fd = console_fd;
+        return create(inner, false);
       },
-      out_w.get());
+      [&](pid_t, bool tty) {
+        return ShimPaths{dir / "attach.sock", dir / (tty ? "console.log" : "init.log"),
+                         dir / "exit.json"};
+      });
 }
 
 Status Runtime::start(const std::string& id) {

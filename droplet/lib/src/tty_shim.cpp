@@ -23,6 +23,7 @@
 #include "raind/attach_frame.hpp"
 #include "raind/droplet/state.hpp"
 #include "raind/sys/files.hpp"
+#include "tty_proxy.hpp"
 
 namespace raind::droplet {
 namespace {
@@ -163,6 +164,34 @@ Result<pid_t> launch_shim(std::function<Result<ShimSetup>()> setup, int stdio_pi
   text.pop_back();
   if (text[0] == 'E') return fail(Errc::system, text.substr(1));
   return static_cast<pid_t>(std::stol(text.substr(1)));
+}
+
+Result<pid_t> launch_process_shim(const std::function<Result<pid_t>(int console_fd)>& start,
+                                  const std::function<ShimPaths(pid_t main_pid, bool tty)>& paths) {
+  int console_pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console_pair) != 0)
+    return fail_errno("create console socket pair");
+  UniqueFd console_ours(console_pair[0]), console_theirs(console_pair[1]);
+  int out_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail_errno("create output pipe");
+  UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  return launch_shim(
+      [&]() -> Result<ShimSetup> {
+        RAIND_TRY_ASSIGN(pid_t pid, start(console_theirs.get()));
+        console_theirs.reset();
+        out_w.reset();
+        ShimSetup s;
+        s.main_pid = pid;
+        // A terminal process has sent its pty master before start returned.
+        auto master = recv_fd(console_ours.get(), /*nonblocking=*/true);
+        if (master)
+          s.pty_master = std::move(*master);
+        else
+          s.output = std::move(out_r);
+        s.paths = paths(pid, static_cast<bool>(s.pty_master));
+        return s;
+      },
+      out_w.get());
 }
 
 Status serve_shim(ShimSetup& s) {

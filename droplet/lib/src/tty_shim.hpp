@@ -35,6 +35,12 @@ struct ShimSetup {
 // setup runs (a non-tty container inherits them), then at /dev/null.
 Result<pid_t> launch_shim(std::function<Result<ShimSetup>()> setup, int stdio_pipe_write);
 
+// The usual setup around launch_shim: `start(console_fd)` starts the process in the shim with a
+// connected console socket (create or exec); a terminal process sends its pty master there,
+// any other writes stdout/stderr into a pipe the shim logs. `paths(pid, tty)` names the files.
+Result<pid_t> launch_process_shim(const std::function<Result<pid_t>(int console_fd)>& start,
+                                  const std::function<ShimPaths(pid_t main_pid, bool tty)>& paths);
+
 // The serving loop (runs in the shim): returns once the main process has exited and its output
 // is drained, after writing the exit status.
 Status serve_shim(ShimSetup& setup);
