@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -222,59 +223,66 @@ TEST_F(CgroupKernel, UpdateRaisesAndLowersMemoryWithMemsw) {
 
 // cgroup v2 device control is an eBPF program; this host's unified hierarchy accepts it even
 // though its resource controllers are on v1, so the program is verified and enforced for real.
-TEST(DeviceFilterKernel, EbpfProgramDeniesUnlistedDevices) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto layout = detect_host_layout();
-  ASSERT_TRUE(layout);
-  if (layout->unified_mount.empty()) GTEST_SKIP() << "no unified hierarchy mounted";
-  auto own = layout->self_paths.count("") ? layout->self_paths.at("") : "/";
-  auto dir = layout->unified_mount / own.substr(1) / ("raind-devtest-" + random_tag());
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << strerror(errno);
+class DeviceFilterKernel : public ::testing::Test {
+ protected:
+  // Runs `probe` in a fresh unified cgroup carrying the program compiled from `rules`; returns
+  // the probe's exit code (-1 after a skip or failure).
+  int exit_code_under(const std::vector<DeviceRule>& rules, std::function<int()> probe) {
+    if (geteuid() != 0) {
+      skip_ = "needs root";
+      return -1;
+    }
+    auto layout = detect_host_layout();
+    if (!layout || layout->unified_mount.empty()) {
+      skip_ = "no unified hierarchy mounted";
+      return -1;
+    }
+    auto own = layout->self_paths.count("") ? layout->self_paths.at("") : "/";
+    auto dir = layout->unified_mount / own.substr(1) / ("raind-devtest-" + random_tag());
+    if (mkdir(dir.c_str(), 0755) != 0) {
+      ADD_FAILURE() << "mkdir " << dir << ": " << strerror(errno);
+      return -1;
+    }
+    auto attached = attach_device_filter(dir, compile_device_filter(rules));
+    if (!attached) {
+      rmdir(dir.c_str());
+      int err = attached.error().sys_errno();
+      if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP)
+        skip_ = "kernel refuses cgroup device programs: " + attached.error().what();
+      else
+        ADD_FAILURE() << attached.error().what();
+      return -1;
+    }
+    GatedChild child(std::move(probe));
+    std::ofstream(dir / "cgroup.procs") << child.pid();
+    child.release();
+    int status = child.wait_status();
+    rmdir(dir.c_str());
+    EXPECT_TRUE(WIFEXITED(status));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string skip_;
+};
+
+TEST_F(DeviceFilterKernel, EbpfProgramDeniesUnlistedDevices) {
   std::vector<DeviceRule> rules = {{false, 'a', std::nullopt, std::nullopt, "rwm"},
                                    {true, 'c', 1, 3, "rw"}};  // /dev/null only
-  auto attached = attach_device_filter(dir, compile_device_filter(rules));
-  if (!attached) {
-    rmdir(dir.c_str());
-    int err = attached.error().sys_errno();
-    if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP)
-      GTEST_SKIP() << "kernel refuses cgroup device programs: " << attached.error().what();
-    FAIL() << attached.error().what();
-  }
-  GatedChild child([] {
+  int code = exit_code_under(rules, [] {
     int null_fd = open("/dev/null", O_WRONLY);
     int zero_fd = open("/dev/zero", O_RDONLY);
     int zero_errno = errno;
     return (null_fd >= 0 ? 0 : 1) | (zero_fd < 0 && zero_errno == EPERM ? 0 : 2);
   });
-  std::ofstream(dir / "cgroup.procs") << child.pid();
-  child.release();
-  int status = child.wait_status();
-  rmdir(dir.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "bit 1: /dev/null denied; bit 2: /dev/zero allowed";
+  if (!skip_.empty()) GTEST_SKIP() << skip_;
+  EXPECT_EQ(code, 0) << "bit 1: /dev/null denied; bit 2: /dev/zero allowed";
 }
 
 // "deny c 1:3 w" after "allow a rwm" must refuse an O_RDWR open (the request shares the write
 // bit) while a read-only open still passes.
-TEST(DeviceFilterKernel, PartialDenyRefusesRequestsSharingABit) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto layout = detect_host_layout();
-  ASSERT_TRUE(layout);
-  if (layout->unified_mount.empty()) GTEST_SKIP() << "no unified hierarchy mounted";
-  auto own = layout->self_paths.count("") ? layout->self_paths.at("") : "/";
-  auto dir = layout->unified_mount / own.substr(1) / ("raind-devtest-" + random_tag());
-  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << strerror(errno);
+TEST_F(DeviceFilterKernel, PartialDenyRefusesRequestsSharingABit) {
   std::vector<DeviceRule> rules = {{true, 'a', std::nullopt, std::nullopt, "rwm"},
                                    {false, 'c', 1, 3, "w"}};
-  auto attached = attach_device_filter(dir, compile_device_filter(rules));
-  if (!attached) {
-    rmdir(dir.c_str());
-    int err = attached.error().sys_errno();
-    if (err == EPERM || err == ENOSYS || err == EOPNOTSUPP)
-      GTEST_SKIP() << "kernel refuses cgroup device programs: " << attached.error().what();
-    FAIL() << attached.error().what();
-  }
-  GatedChild child([] {
+  int code = exit_code_under(rules, [] {
     int read_fd = open("/dev/null", O_RDONLY);
     int rdwr_fd = open("/dev/null", O_RDWR);
     int rdwr_errno = errno;
@@ -283,13 +291,8 @@ TEST(DeviceFilterKernel, PartialDenyRefusesRequestsSharingABit) {
     return (read_fd >= 0 ? 0 : 1) | (rdwr_fd < 0 && rdwr_errno == EPERM ? 0 : 2) |
            (write_fd < 0 && write_errno == EPERM ? 0 : 4);
   });
-  std::ofstream(dir / "cgroup.procs") << child.pid();
-  child.release();
-  int status = child.wait_status();
-  rmdir(dir.c_str());
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0)
-      << "bit 1: read denied; bit 2: O_RDWR allowed; bit 4: O_WRONLY allowed";
+  if (!skip_.empty()) GTEST_SKIP() << skip_;
+  EXPECT_EQ(code, 0) << "bit 1: read denied; bit 2: O_RDWR allowed; bit 4: O_WRONLY allowed";
 }
 
 }  // namespace
