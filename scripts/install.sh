@@ -3,6 +3,7 @@
 #   scripts/install.sh [--build-dir DIR] [--prefix /usr/local] [--no-systemd-reload]
 # Honours DESTDIR (staged installs and tests). Installs
 #   $PREFIX/bin/{condenserd,raind,droplet}           (those that were built), mode 0755
+#   $PREFIX/share/raind/policies/                     seccomp, capabilities, AppArmor profile
 #   /etc/systemd/system/condenserd.service            mode 0644
 #   /etc/raind/condenserd.yaml                        only if absent, mode 0644
 # Binaries outside /usr/local/bin get ExecStart rewritten in the installed unit.
@@ -34,6 +35,13 @@ for b in condenserd raind droplet; do
     echo "installed $prefix/bin/$b"
   fi
 done
+# The default security profile condenserd puts into every container's config.json.
+sharedir="$destdir$prefix/share/raind"
+install -d -m 0755 "$sharedir/policies/apparmor"
+install -m 0644 "$here/policies/seccomp-default.json" "$here/policies/capabilities.json" \
+  "$sharedir/policies/"
+install -m 0644 "$here/policies/apparmor/raind-default" "$sharedir/policies/apparmor/"
+echo "installed $prefix/share/raind/policies"
 sed "s#/usr/local/bin/condenserd#$prefix/bin/condenserd#" "$here/systemd/condenserd.service" \
   > "$unitdir/condenserd.service.tmp"
 chmod 0644 "$unitdir/condenserd.service.tmp"

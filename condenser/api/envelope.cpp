@@ -39,7 +39,7 @@ ApiResponse success(std::string message, nlohmann::json data, unsigned status) {
   if (!data.is_null()) body["data"] = std::move(data);
   ApiResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.message = std::move(message);
   return r;
 }
@@ -48,7 +48,7 @@ ApiResponse failure(unsigned status, std::string message) {
   nlohmann::json body{{"status", "fail"}, {"message", message}};
   ApiResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.message = std::move(message);
   return r;
 }

@@ -28,6 +28,24 @@ std::string percent_decode(std::string_view in) {
 }
 }  // namespace
 
+std::optional<std::string> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto item = query.substr(0, amp);
+    auto eq = item.find('=');
+    if (item.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string() : percent_decode(item.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool query_flag(std::string_view query, std::string_view name) {
+  auto value = query_value(query, name);
+  return value && (value->empty() || *value == "1" || *value == "true");
+}
+
 bool split_path(std::string_view path, std::vector<std::string_view>& out) {
   out.clear();
   if (path.empty() || path.front() != '/') return false;

@@ -8,12 +8,18 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "condenser/api/types.hpp"
 
 namespace raind::condenser::api {
+
+// The percent-decoded value of `name` in a raw query string ("a=1&b"); "" for a bare "b".
+std::optional<std::string> query_value(std::string_view query, std::string_view name);
+// "all", "all=1" and "all=true" are set; anything else, or absent, is not.
+bool query_flag(std::string_view query, std::string_view name);
 
 using Handler = std::function<boost::asio::awaitable<ApiResponse>(ApiRequest&)>;
 

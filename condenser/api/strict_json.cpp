@@ -54,6 +54,24 @@ Result<std::optional<std::int64_t>> StrictObject::optional_int(const std::string
   return std::optional(v->get<std::int64_t>());
 }
 
+Result<std::optional<double>> StrictObject::optional_number(const std::string& key) {
+  const auto* v = lookup(key);
+  if (!v) return std::optional<double>();
+  if (!v->is_number())
+    return failf(Errc::invalid_argument, "invalid json: field '{}' must be a number", key);
+  return std::optional(v->get<double>());
+}
+
+Result<std::optional<std::vector<std::string>>> StrictObject::optional_string_array(
+    const std::string& key) {
+  if (!json_.contains(key)) {
+    seen_.insert(key);
+    return std::optional<std::vector<std::string>>();
+  }
+  RAIND_TRY_ASSIGN(auto items, string_array(key));
+  return std::optional(std::move(items));
+}
+
 Result<std::vector<std::string>> StrictObject::string_array(const std::string& key) {
   const auto* v = lookup(key);
   std::vector<std::string> out;

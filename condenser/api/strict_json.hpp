@@ -23,7 +23,10 @@ class StrictObject {
   Result<std::optional<std::string>> optional_string(const std::string& key);
   Result<std::optional<bool>> optional_bool(const std::string& key);
   Result<std::optional<std::int64_t>> optional_int(const std::string& key);
+  Result<std::optional<double>> optional_number(const std::string& key);
   Result<std::vector<std::string>> string_array(const std::string& key);  // absent → {}
+  // Absent is distinct from [] (e.g. an entrypoint replaced by nothing).
+  Result<std::optional<std::vector<std::string>>> optional_string_array(const std::string& key);
   // Fails on the first field (in key order) that no accessor asked for.
   Status finish() const;
 

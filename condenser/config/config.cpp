@@ -157,6 +157,42 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         {"max_files",
          uint_setter<std::uint32_t>(origin, config.audit.max_files, "audit.max_files", 1)},
     };
+    std::map<std::string, Setter> runtime{
+        {"droplet", path_setter(origin, config.runtime.droplet, "runtime.droplet")},
+        {"policies_dir", path_setter(origin, config.runtime.policies_dir, "runtime.policies_dir")},
+        {"cgroup_parent",
+         [&](const YAML::Node& node) -> Status {
+           auto value = as_string(origin, node, "runtime.cgroup_parent");
+           if (!value) return std::unexpected(value.error());
+           const std::string parent = *value;
+           if (parent.empty() || parent.front() == '/' || parent.find("..") != std::string::npos)
+             return failf(Errc::parse,
+                          "{}: 'runtime.cgroup_parent' must be a relative cgroup path without "
+                          "'..', got '{}'",
+                          where(origin, node), parent);
+           config.runtime.cgroup_parent = parent;
+           return ok();
+         }},
+        {"nameservers",
+         [&](const YAML::Node& node) -> Status {
+           if (!node.IsSequence())
+             return failf(Errc::parse, "{}: 'runtime.nameservers' must be a list of addresses",
+                          where(origin, node));
+           config.runtime.nameservers.clear();
+           for (const auto& item : node) {
+             RAIND_TRY_ASSIGN(auto address, as_string(origin, item, "runtime.nameservers"));
+             boost::system::error_code bad;
+             boost::asio::ip::make_address_v4(address, bad);
+             if (bad)
+               return failf(Errc::parse, "{}: 'runtime.nameservers': '{}' is not an IPv4 address",
+                            where(origin, item), address);
+             config.runtime.nameservers.push_back(address);
+           }
+           return ok();
+         }},
+        {"stop_timeout_s", uint_setter<std::uint32_t>(origin, config.runtime.stop_timeout_s,
+                                                      "runtime.stop_timeout_s", 0)},
+    };
     std::map<std::string, Setter> top{
         {"state_dir", path_setter(origin, config.state_dir, "state_dir")},
         {"run_dir", path_setter(origin, config.run_dir, "run_dir")},
@@ -178,6 +214,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         {"listen", [&](const YAML::Node& n) { return check_map(origin, n, "listen", listen); }},
         {"limits", [&](const YAML::Node& n) { return check_map(origin, n, "limits", limits); }},
         {"audit", [&](const YAML::Node& n) { return check_map(origin, n, "audit", audit); }},
+        {"runtime", [&](const YAML::Node& n) { return check_map(origin, n, "runtime", runtime); }},
     };
     RAIND_TRY(check_map(origin, root, "", top));
   } catch (const YAML::Exception& e) {

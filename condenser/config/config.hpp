@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "raind/error.hpp"
 
@@ -32,6 +33,15 @@ struct AuditConfig {
   std::uint32_t max_files = 5;
 };
 
+// How condenserd runs containers.
+struct RuntimeConfig {
+  std::filesystem::path droplet;         // empty: next to condenserd, else /usr/local/bin/droplet
+  std::filesystem::path policies_dir;    // empty: <prefix>/share/raind/policies or the source tree
+  std::string cgroup_parent = "raind";   // relative to condenserd's own cgroup in each hierarchy
+  std::vector<std::string> nameservers;  // empty: the host's non-loopback resolvers
+  std::uint32_t stop_timeout_s = 10;     // default grace period of `stop`
+};
+
 struct Config {
   std::filesystem::path state_dir = "/var/lib/raind";
   std::filesystem::path run_dir = "/run/raind";
@@ -44,6 +54,7 @@ struct Config {
   ListenAddress ca{"127.0.0.1", 7757};
   Limits limits;
   AuditConfig audit;
+  RuntimeConfig runtime;
 
   std::filesystem::path db_path() const { return state_dir / "raind.db"; }
   std::filesystem::path audit_path() const { return log_dir / "raind_audit.jsonl"; }

@@ -172,7 +172,7 @@ Status check_context(const GenerateContext& c) {
   RAIND_TRY(absolute(c.hosts_path, "hosts file"));
   RAIND_TRY(absolute(c.hostname_path, "hostname file"));
   RAIND_TRY(absolute(c.resolv_conf_path, "resolv.conf file"));
-  RAIND_TRY(absolute(c.hook.path, "hook binary"));
+  if (c.hook) RAIND_TRY(absolute(c.hook->path, "hook binary"));
   return ok();
 }
 
@@ -246,7 +246,7 @@ Result<oci::Spec> generate_container_config(const ImageConfig& image,
     spec.mounts.push_back(volume.to_mount());
   }
 
-  spec.hooks = lifecycle_hooks(context.hook);
+  if (context.hook) spec.hooks = lifecycle_hooks(*context.hook);
 
   spec.annotations.emplace(std::string(kImageAnnotation), image_annotation(context.overlay));
   if (context.network) {

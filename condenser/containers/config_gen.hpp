@@ -55,7 +55,7 @@ struct GenerateContext {
   std::string hosts_path;                    // host files bind-mounted over /etc/…
   std::string hostname_path;
   std::string resolv_conf_path;
-  HookCommand hook;
+  std::optional<HookCommand> hook;  // none: no lifecycle hooks
   oci::SecurityProfile security;
   std::string cgroups_path;  // empty: droplet's default
   AccountFiles accounts;     // the image's /etc/passwd and /etc/group, for named users

@@ -1,5 +1,6 @@
 #include "condenser/daemon/daemon.hpp"
 
+#include <sys/auxv.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "condenser/api/envelope.hpp"
 #include "condenser/api/server.hpp"
 #include "condenser/handlers/context.hpp"
 #include "raind/atomic_file.hpp"
@@ -50,6 +52,48 @@ Result<std::vector<pki::CertRecord>> current_certs(const pki::Pki& p) {
     out.push_back(pki::describe(cert.get(), kind));
   }
   return out;
+}
+
+// The binary hooks call back into. /proc/self/exe is unreliable under a foreign /proc (a PID
+// namespace without its own mount), so the path the kernel exec'ed comes first.
+std::filesystem::path self_path() {
+  std::error_code ec;
+  if (const char* exec_path = reinterpret_cast<const char*>(::getauxval(AT_EXECFN))) {
+    auto path = std::filesystem::canonical(exec_path, ec);
+    if (!ec) return path;
+  }
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::path("/usr/local/bin/condenserd") : path;
+}
+
+// Configured, else next to condenserd (build trees, /usr/local/bin), else /usr/local/bin.
+Result<std::filesystem::path> locate_droplet(const std::filesystem::path& configured) {
+  std::vector<std::filesystem::path> candidates;
+  if (!configured.empty())
+    candidates = {configured};
+  else
+    candidates = {self_path().parent_path() / "droplet", "/usr/local/bin/droplet",
+                  "/usr/bin/droplet"};
+  for (const auto& c : candidates)
+    if (::access(c.c_str(), X_OK) == 0) return c;
+  return failf(Errc::not_found, "the droplet runtime was not found (tried {}); set runtime.droplet",
+               candidates.front().string());
+}
+
+// Configured, else installed beside the binary (<prefix>/share/raind/policies), else the source
+// tree this binary was built from.
+Result<std::filesystem::path> locate_policies(const std::filesystem::path& configured) {
+  std::vector<std::filesystem::path> candidates;
+  if (!configured.empty())
+    candidates = {configured};
+  else
+    candidates = {self_path().parent_path().parent_path() / "share/raind/policies",
+                  "/usr/local/share/raind/policies", RAIND_SOURCE_POLICIES_DIR};
+  for (const auto& c : candidates)
+    if (std::filesystem::exists(c / oci::kSeccompPolicyFile)) return c;
+  return failf(Errc::not_found,
+               "the security policies were not found (tried {}); set runtime.policies_dir",
+               candidates.front().string());
 }
 
 class Daemon {
@@ -111,7 +155,7 @@ class Daemon {
                                     {config_.audit.max_bytes, config_.audit.max_files}, node_));
 
     ctx_ = std::make_unique<handlers::HandlerContext>(
-        handlers::HandlerContext{*store_, *pki_, system::probe_host(), nullptr, node_,
+        handlers::HandlerContext{*store_, *pki_, system::probe_host(), nullptr, nullptr, node_,
                                  std::chrono::steady_clock::now(), nullptr, nullptr});
     {
       RAIND_TRY_ASSIGN(auto images, images::ImageStore::open(config_.state_dir / "images"));
@@ -119,6 +163,7 @@ class Daemon {
       images_ = std::make_unique<images::ImageStore>(std::move(images));
       ctx_->images = images_.get();
     }
+    RAIND_TRY(with_context(start_containers(), "containers"));
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
                        api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
@@ -130,6 +175,7 @@ class Daemon {
     handlers::add_pki_routes(management_, ca_, *ctx_);
     handlers::add_hook_routes(hooks_, *ctx_);
     handlers::add_image_routes(management_, *ctx_);
+    handlers::add_container_routes(management_, *ctx_);
 
     server_ = std::make_unique<api::Server>(io_, *audit_, api::limits_from(config_.limits));
     RAIND_TRY_ASSIGN(auto tls, api::make_server_tls(pki_->server_cert_path(),
@@ -148,6 +194,7 @@ class Daemon {
     server_->start();
 
     asio::co_spawn(io_, signal_loop(), asio::detached);
+    asio::co_spawn(io_, containers_->liveness_loop(), asio::detached);
     std::uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
       asio::co_spawn(io_, watchdog_loop(std::chrono::microseconds(watchdog_usec / 2)),
@@ -158,6 +205,54 @@ class Daemon {
     sd_notifyf(0, "READY=1\nSTATUS=serving management on %s\nMAINPID=%d",
                bound["management"].get<std::string>().c_str(), ::getpid());
     return ok();
+  }
+
+  // The container service, reconciled with the host before any request is served: a client
+  // never sees a container that is half created or already gone.
+  Status start_containers() {
+    containers::ServiceOptions options;
+    options.bundles_dir = config_.state_dir / "containers";
+    options.droplet_root = config_.run_dir / "droplet";
+    options.droplet_audit_log = config_.log_dir / "droplet_audit.jsonl";
+    RAIND_TRY_ASSIGN(options.droplet, locate_droplet(config_.runtime.droplet));
+    options.cgroup_parent = config_.runtime.cgroup_parent;
+    options.nameservers = config_.runtime.nameservers;
+    options.stop_timeout = std::chrono::seconds(config_.runtime.stop_timeout_s);
+    options.protected_paths = {config_.state_dir.string(), config_.run_dir.string(),
+                               config_.log_dir.string(), config_.pki_dir.string(),
+                               std::filesystem::absolute(options_.config_path).parent_path()};
+    RAIND_TRY_ASSIGN(auto policies, locate_policies(config_.runtime.policies_dir));
+    RAIND_TRY_ASSIGN(options.security, oci::load_security_profile(policies));
+    if (!ctx_->host.apparmor && !options.security.apparmor_profile.empty()) {
+      log_->warn(
+          "AppArmor is not enabled on this host: containers run without the '{}' "
+          "profile (seccomp, capabilities and namespaces still apply)",
+          options.security.apparmor_profile);
+      options.security.apparmor_profile.clear();
+    }
+    containers::HookCommand hook;
+    hook.path = self_path();
+    hook.extra_args = {"--config", std::filesystem::absolute(options_.config_path).string()};
+    if (!std::getenv("RAIND_DEV_NO_HOOKS")) options.hooks = hook;
+    RAIND_TRY_ASSIGN(containers_,
+                     containers::ContainerService::open(std::move(options), *store_, *images_));
+    ctx_->containers = containers_.get();
+    ctx_->on_hook = [this](api::ApiRequest& req, std::string event,
+                           const store::ContainerRow& row) -> awaitable<api::ApiResponse> {
+      auto state = nlohmann::json::parse(req.body, nullptr, false);
+      std::int64_t pid = state.is_object() ? state.value("pid", std::int64_t{0}) : 0;
+      if (auto s = containers_->on_hook(event, row.id, pid); !s) co_return api::failure(s.error());
+      co_return api::success("hook applied");
+    };
+    // Reconciliation runs droplet; it gets its own loop here because the main one must not
+    // run before the listeners exist.
+    asio::io_context boot;
+    Status reconciled = fail(Errc::internal, "reconciliation did not finish");
+    asio::co_spawn(boot, containers_->reconcile(), [&](std::exception_ptr error, Status status) {
+      reconciled = error ? fail(Errc::internal, "reconciliation threw") : status;
+    });
+    boot.run();
+    return reconciled;
   }
 
   awaitable<void> signal_loop() {
@@ -239,6 +334,7 @@ class Daemon {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::AuditLog> audit_;
   std::unique_ptr<images::ImageStore> images_;
+  std::unique_ptr<containers::ContainerService> containers_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;
   std::unique_ptr<api::Server> server_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "condenser/api/router.hpp"
+#include "condenser/containers/service.hpp"
 #include "condenser/images/store.hpp"
 #include "condenser/pki/pki.hpp"
 #include "condenser/store/store.hpp"
@@ -19,6 +20,7 @@ struct HandlerContext {
   pki::Pki& pki;
   system::HostFacts host;
   images::ImageStore* images = nullptr;  // <state_dir>/images
+  containers::ContainerService* containers = nullptr;
   std::string node;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Called after a successful rotation so new connections use the new server certificate.
@@ -33,5 +35,6 @@ void add_system_routes(api::Router& management, HandlerContext& ctx);
 void add_pki_routes(api::Router& management, api::Router& ca, HandlerContext& ctx);
 void add_hook_routes(api::Router& hooks, HandlerContext& ctx);
 void add_image_routes(api::Router& management, HandlerContext& ctx);
+void add_container_routes(api::Router& management, HandlerContext& ctx);
 
 }  // namespace raind::condenser::handlers

@@ -21,26 +21,12 @@ nlohmann::json cert_json(const store::CertificateRow& row) {
   return j;
 }
 
-bool query_flag(const std::string& query, std::string_view name) {
-  // "all=1" / "all=true" / "all"
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto item = q.substr(0, amp);
-    if (item == name || item == std::string(name) + "=1" || item == std::string(name) + "=true")
-      return true;
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 void add_pki_routes(api::Router& management, api::Router& ca, HandlerContext& ctx) {
   management.add("GET", "/v1/pki/certs", "pki.list", api::Severity::information,
                  [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
-                   auto rows = ctx.store.list_certificates(query_flag(req.query, "all"));
+                   auto rows = ctx.store.list_certificates(api::query_flag(req.query, "all"));
                    if (!rows) co_return api::failure(rows.error());
                    nlohmann::json data = nlohmann::json::array();
                    for (const auto& r : *rows) data.push_back(cert_json(r));

@@ -45,6 +45,8 @@ class Db {
   Result<Stmt> prepare(std::string_view sql);
   sqlite3* handle() const { return db_.get(); }
   std::string errmsg() const { return sqlite3_errmsg(db_.get()); }
+  // Rows changed by the last INSERT/UPDATE/DELETE.
+  int changes() const { return sqlite3_changes(db_.get()); }
 
  private:
   struct Close {

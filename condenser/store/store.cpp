@@ -39,18 +39,53 @@ Status Store::insert_container(const ContainerRow& row) {
   return with_context(stmt.run(), "insert container " + row.id);
 }
 
+namespace {
+constexpr std::string_view kContainerColumns =
+    "SELECT id,name,state,pid,image_ref,spiffe_id,spec,creating_at FROM containers";
+
+ContainerRow container_from(Stmt& stmt) {
+  return ContainerRow{stmt.text(0), stmt.text(1),
+                      stmt.text(2), stmt.int64(3),
+                      stmt.text(4), stmt.is_null(5) ? std::nullopt : std::optional(stmt.text(5)),
+                      stmt.text(6), stmt.text(7)};
+}
+}  // namespace
+
 Result<std::optional<ContainerRow>> Store::find_container(const std::string& id) {
   std::lock_guard lock(mutex_);
-  RAIND_TRY_ASSIGN(auto stmt, db_.prepare("SELECT id,name,state,pid,image_ref,spiffe_id,spec,"
-                                          "creating_at FROM containers WHERE id=?"));
+  RAIND_TRY_ASSIGN(auto stmt, db_.prepare(fmt::format("{} WHERE id=?", kContainerColumns)));
   stmt.bind(1, id);
   RAIND_TRY_ASSIGN(bool row, stmt.step());
   if (!row) return std::optional<ContainerRow>();
-  ContainerRow out{stmt.text(0), stmt.text(1),
-                   stmt.text(2), stmt.int64(3),
-                   stmt.text(4), stmt.is_null(5) ? std::nullopt : std::optional(stmt.text(5)),
-                   stmt.text(6), stmt.text(7)};
-  return std::optional(std::move(out));
+  return std::optional(container_from(stmt));
+}
+
+Result<std::vector<ContainerRow>> Store::list_containers() {
+  std::lock_guard lock(mutex_);
+  RAIND_TRY_ASSIGN(auto stmt, db_.prepare(fmt::format("{} ORDER BY id", kContainerColumns)));
+  std::vector<ContainerRow> out;
+  while (true) {
+    RAIND_TRY_ASSIGN(bool row, stmt.step());
+    if (!row) break;
+    out.push_back(container_from(stmt));
+  }
+  return out;
+}
+
+Status Store::update_container(const ContainerRow& row) {
+  std::lock_guard lock(mutex_);
+  RAIND_TRY_ASSIGN(auto stmt,
+                   db_.prepare("UPDATE containers SET name=?,state=?,pid=?,spec=? WHERE id=?"));
+  stmt.bind(1, row.name).bind(2, row.state).bind(3, row.pid).bind(4, row.spec).bind(5, row.id);
+  RAIND_TRY(with_context(stmt.run(), "update container " + row.id));
+  if (db_.changes() == 0) return failf(Errc::not_found, "container '{}' does not exist", row.id);
+  return ok();
+}
+
+Status Store::delete_container(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  RAIND_TRY_ASSIGN(auto stmt, db_.prepare("DELETE FROM containers WHERE id=?"));
+  return with_context(stmt.bind(1, id).run(), "delete container " + id);
 }
 
 Status Store::set_container_spiffe_id(const std::string& id, const std::string& spiffe_id) {

@@ -48,6 +48,10 @@ class Store {
   // containers
   Status insert_container(const ContainerRow& row);
   Result<std::optional<ContainerRow>> find_container(const std::string& id);
+  Result<std::vector<ContainerRow>> list_containers();  // by id, i.e. creation order
+  // Replaces name, state, pid and spec; not_found when the row is gone.
+  Status update_container(const ContainerRow& row);
+  Status delete_container(const std::string& id);  // absent is not an error
   Status set_container_spiffe_id(const std::string& id, const std::string& spiffe_id);
 
   // certificates

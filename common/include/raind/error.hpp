@@ -112,3 +112,18 @@ Result<T> with_context(Result<T>&& result, std::string frame) {
     return std::unexpected<::raind::Error>(                         \
         std::move(RAIND_CONCAT(raind_try_tmp_, __LINE__).error())); \
   lhs = std::move(*RAIND_CONCAT(raind_try_tmp_, __LINE__))
+
+// The same for coroutines (co_return).
+#define RAIND_CO_TRY(expr)                                                             \
+  do {                                                                                 \
+    auto&& raind_try_result_ = (expr);                                                 \
+    if (!raind_try_result_)                                                            \
+      co_return std::unexpected<::raind::Error>(std::move(raind_try_result_.error())); \
+  } while (0)
+
+#define RAIND_CO_TRY_ASSIGN(lhs, expr)                              \
+  auto&& RAIND_CONCAT(raind_try_tmp_, __LINE__) = (expr);           \
+  if (!RAIND_CONCAT(raind_try_tmp_, __LINE__))                      \
+    co_return std::unexpected<::raind::Error>(                      \
+        std::move(RAIND_CONCAT(raind_try_tmp_, __LINE__).error())); \
+  lhs = std::move(*RAIND_CONCAT(raind_try_tmp_, __LINE__))

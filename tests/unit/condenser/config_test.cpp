@@ -92,3 +92,24 @@ TEST(Config, LoadMissingFile) {
   EXPECT_TRUE(load_config("/nonexistent/condenserd.yaml", true));
   EXPECT_FALSE(load_config("/nonexistent/condenserd.yaml", false));
 }
+
+TEST(Config, RuntimeSection) {
+  auto c = parse_config(
+      "runtime:\n  droplet: /opt/droplet\n  cgroup_parent: raind/ctrs\n"
+      "  nameservers: [10.0.0.53, 192.0.2.1]\n  stop_timeout_s: 3\n");
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(c->runtime.droplet, "/opt/droplet");
+  EXPECT_EQ(c->runtime.cgroup_parent, "raind/ctrs");
+  EXPECT_EQ(c->runtime.nameservers, (std::vector<std::string>{"10.0.0.53", "192.0.2.1"}));
+  EXPECT_EQ(c->runtime.stop_timeout_s, 3u);
+  for (const char* bad :
+       {"runtime:\n  cgroup_parent: /abs\n", "runtime:\n  cgroup_parent: a/../b\n",
+        "runtime:\n  nameservers: [dns.example]\n", "runtime:\n  nameservers: 10.0.0.1\n",
+        "runtime:\n  droplet: rel\n", "runtime:\n  unknown: 1\n"}) {
+    auto r = parse_config(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_NE(r.error().what().find("runtime"), std::string::npos) << r.error().what();
+    }
+  }
+}

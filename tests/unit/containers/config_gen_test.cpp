@@ -43,8 +43,9 @@ GenerateContext context() {
   c.hosts_path = dir + "/etc/hosts";
   c.hostname_path = dir + "/etc/hostname";
   c.resolv_conf_path = dir + "/etc/resolv.conf";
-  c.hook.path = "/usr/local/bin/condenserd";
-  c.hook.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  c.hook = HookCommand{};
+  c.hook->path = "/usr/local/bin/condenserd";
+  c.hook->env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
   c.security.capabilities = {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
   c.security.apparmor_profile = "raind-default";
   c.security.seccomp.default_action = "SCMP_ACT_ERRNO";
@@ -140,7 +141,7 @@ TEST(ConfigGen, NetworkAnnotationIsWhatDropletParses) {
 
 TEST(ConfigGen, HooksCallCondenserdForEveryPhase) {
   GenerateContext ctx = context();
-  ctx.hook.extra_args = {"--socket", "/run/raind/hooks.sock"};
+  ctx.hook->extra_args = {"--socket", "/run/raind/hooks.sock"};
   json hooks = generate(busybox_like(), ContainerRequest{}, ctx)["hooks"];
   for (const char* phase :
        {"createRuntime", "createContainer", "poststart", "stopContainer", "poststop"}) {

@@ -1,0 +1,144 @@
+#pragma once
+// The container service: condenserd's side of a container's life. It writes the bundle
+// (config.json, /etc files, overlay dirs), drives droplet as a child process, owns the host side
+// of networking (bridges, IPAM, published ports) and keeps the store in step with the kernel.
+//
+// Crash safety rests on one rule: the store row is written *before* anything is created on the
+// host and removed *after* everything is gone, with `creating`/`deleting` marking the unfinished
+// parts. reconcile() at start-up rolls a `creating` container back, finishes a `deleting` one,
+// adopts running ones and removes what no row accounts for (bundles, droplet states, veths).
+//
+// Everything runs on the daemon's single io_context thread; coroutines interleave only at
+// co_await, and a container busy with one operation refuses a second one (409) instead of
+// queueing it.
+#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "condenser/containers/config_gen.hpp"
+#include "condenser/containers/record.hpp"
+#include "condenser/images/store.hpp"
+#include "condenser/network/ipam.hpp"
+#include "condenser/store/store.hpp"
+#include "raind/error.hpp"
+#include "raind/oci/security_profile.hpp"
+
+namespace raind::condenser::containers {
+
+struct ServiceOptions {
+  std::filesystem::path bundles_dir;   // <state_dir>/containers
+  std::filesystem::path droplet;       // the runtime binary
+  std::filesystem::path droplet_root;  // droplet --root (<run_dir>/droplet)
+  std::filesystem::path droplet_audit_log;
+  std::string cgroup_parent = "raind";
+  std::vector<std::string> nameservers;
+  std::vector<std::string> protected_paths;  // never mountable as volumes (state, pki…)
+  oci::SecurityProfile security;
+  std::optional<HookCommand> hooks;  // none: no lifecycle hooks in config.json
+  std::chrono::seconds stop_timeout{10};
+  std::chrono::milliseconds liveness_period{1000};
+};
+
+struct ExecRequest {
+  std::vector<std::string> command;
+  std::vector<std::string> env;
+  std::string workdir;
+  std::string user;  // uid[:gid]
+};
+
+struct ExecResult {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+};
+
+struct NetworkView {
+  std::string name;
+  std::string subnet;
+  std::string gateway;
+  std::vector<std::string> containers;  // names
+};
+
+class ContainerService {
+ public:
+  static Result<std::unique_ptr<ContainerService>> open(ServiceOptions options, store::Store& store,
+                                                        images::ImageStore& images);
+
+  // Start-up: store ↔ droplet ↔ kernel. Never throws away a running container.
+  boost::asio::awaitable<Status> reconcile();
+  // Marks exited containers stopped (exit code, OOM) and applies restart policies; forever.
+  boost::asio::awaitable<void> liveness_loop();
+
+  boost::asio::awaitable<Result<ContainerRecord>> create(CreateRequest request);
+  boost::asio::awaitable<Result<ContainerRecord>> start(std::string ref);
+  boost::asio::awaitable<Result<ContainerRecord>> stop(std::string ref,
+                                                       std::optional<std::chrono::seconds> grace);
+  boost::asio::awaitable<Result<ContainerRecord>> kill(std::string ref, std::string signal);
+  boost::asio::awaitable<Result<std::string>> remove(std::string ref, bool force);
+  boost::asio::awaitable<Result<ExecResult>> exec(std::string ref, ExecRequest request);
+  boost::asio::awaitable<Result<ContainerRecord>> wait(std::string ref);
+
+  Result<std::vector<ContainerRecord>> list(bool all);
+  Result<ContainerRecord> inspect(const std::string& ref);
+  // The container's output (stdout+stderr, or the terminal); the last `tail_lines` lines when set.
+  Result<std::string> logs(const std::string& ref, std::optional<std::size_t> tail_lines);
+  std::optional<std::string> spiffe_id(const std::string& id);
+
+  // Lifecycle hooks reported by `condenserd hook` (already authenticated as the container).
+  Status on_hook(const std::string& event, const std::string& id, std::int64_t pid);
+
+  Result<std::vector<NetworkView>> networks();
+  Result<NetworkView> create_network(const std::string& name);
+  Status remove_network(const std::string& name);
+
+ private:
+  ContainerService(ServiceOptions options, store::Store& store, images::ImageStore& images,
+                   network::Ipam ipam);
+  class BusyGuard;
+
+  Result<ContainerRecord> resolve(const std::string& ref);
+  Result<ContainerRecord> load(const std::string& id);
+  Status save(const ContainerRecord& record);
+  std::filesystem::path bundle_dir(const std::string& id) const;
+  std::filesystem::path runtime_dir(const std::string& id) const;
+  std::vector<std::string> droplet_argv(std::vector<std::string> args) const;
+
+  Status write_bundle(const ContainerRecord& record, const CreateRequest& request,
+                      const images::ImageRecord& image);
+  Status prepare_network(const ContainerRecord& record);
+  Status apply_published_ports();
+  Status persist_networks();
+  boost::asio::awaitable<Status> runtime_create(const ContainerRecord& record);
+  boost::asio::awaitable<Result<std::int64_t>> runtime_start(const ContainerRecord& record);
+  boost::asio::awaitable<Status> runtime_delete(const std::string& id);
+  boost::asio::awaitable<Result<std::string>> runtime_status(const std::string& id,
+                                                             std::int64_t* pid);
+  boost::asio::awaitable<Status> rollback(const ContainerRecord& record);
+  boost::asio::awaitable<Status> finish_delete(const ContainerRecord& record);
+  boost::asio::awaitable<Result<ContainerRecord>> start_locked(ContainerRecord record);
+  // Exit status from the shim, OOM from the cgroup; the record becomes `stopped`.
+  void record_exit(ContainerRecord& record);
+  bool has_exited(const ContainerRecord& record) const;
+  boost::asio::awaitable<void> wait_exit(const ContainerRecord& record,
+                                         std::chrono::milliseconds limit);
+  Status remove_orphans(const std::vector<ContainerRecord>& records);
+
+  ServiceOptions options_;
+  store::Store& store_;
+  images::ImageStore& images_;
+  network::Ipam ipam_;
+  std::set<std::string> busy_;
+};
+
+// For tests: when RAIND_TEST_CRASH_AT equals `point`, condenserd dies on the spot (SIGKILL), as
+// a power cut or OOM kill would leave it.
+void crash_point(std::string_view point);
+
+}  // namespace raind::condenser::containers

@@ -1,0 +1,223 @@
+// Containers and networks on the management API (docs/api-containers.md).
+#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
+
+#include <charconv>
+
+#include "condenser/api/envelope.hpp"
+#include "condenser/api/strict_json.hpp"
+#include "condenser/handlers/context.hpp"
+
+namespace raind::condenser::handlers {
+
+using api::ApiRequest;
+using api::ApiResponse;
+using boost::asio::awaitable;
+using containers::ContainerRecord;
+
+namespace {
+
+nlohmann::json container_json(HandlerContext& ctx, const ContainerRecord& record) {
+  nlohmann::json doc = record.to_json();
+  doc.erase("stop_requested");
+  auto spiffe = ctx.containers->spiffe_id(record.id);
+  doc["spiffe_id"] = spiffe ? nlohmann::json(*spiffe) : nlohmann::json();
+  return doc;
+}
+
+void audit_container(ApiRequest& req, const ContainerRecord& record) {
+  req.audit_target["container_id"] = record.id;
+  req.audit_target["container_name"] = record.name;
+}
+
+std::optional<std::size_t> parse_count(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (text->empty() || ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
+  return n;
+}
+
+}  // namespace
+
+void add_container_routes(api::Router& management, HandlerContext& ctx) {
+  management.add(
+      "POST", "/v1/containers", "container.create", api::Severity::medium,
+      [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+        auto request = containers::parse_create_request(req.body);
+        if (!request) co_return api::failure(request.error());
+        req.audit_target["image"] = request->image;
+        auto created = co_await ctx.containers->create(std::move(*request));
+        if (!created) co_return api::failure(created.error());
+        audit_container(req, *created);
+        co_return api::success(
+            created->state == "running" ? "container created and started" : "container created",
+            container_json(ctx, *created), 201);
+      },
+      64 * 1024);
+
+  management.add("GET", "/v1/containers", "container.list", api::Severity::information,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto records = ctx.containers->list(api::query_flag(req.query, "all"));
+                   if (!records) co_return api::failure(records.error());
+                   nlohmann::json data = nlohmann::json::array();
+                   for (const auto& r : *records) data.push_back(container_json(ctx, r));
+                   co_return api::success("containers", std::move(data));
+                 });
+
+  management.add("GET", "/v1/containers/{ref}", "container.inspect", api::Severity::information,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto record = ctx.containers->inspect(req.params["ref"]);
+                   if (!record) co_return api::failure(record.error());
+                   audit_container(req, *record);
+                   co_return api::success("container", container_json(ctx, *record));
+                 });
+
+  management.add("POST", "/v1/containers/{ref}/start", "container.start", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto record = co_await ctx.containers->start(req.params["ref"]);
+                   if (!record) co_return api::failure(record.error());
+                   audit_container(req, *record);
+                   co_return api::success("container started", container_json(ctx, *record));
+                 });
+
+  management.add("POST", "/v1/containers/{ref}/stop", "container.stop", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   std::optional<std::chrono::seconds> grace;
+                   if (auto t = api::query_value(req.query, "timeout")) {
+                     auto n = parse_count(t);
+                     if (!n || *n > 3600)
+                       co_return api::failure(
+                           400, fmt::format("timeout '{}' is not 0..3600 seconds", *t));
+                     grace = std::chrono::seconds(*n);
+                   }
+                   auto record = co_await ctx.containers->stop(req.params["ref"], grace);
+                   if (!record) co_return api::failure(record.error());
+                   audit_container(req, *record);
+                   co_return api::success("container stopped", container_json(ctx, *record));
+                 });
+
+  management.add("POST", "/v1/containers/{ref}/kill", "container.kill", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   std::string signal = api::query_value(req.query, "signal").value_or("KILL");
+                   req.audit_extra["signal"] = signal;
+                   auto record = co_await ctx.containers->kill(req.params["ref"], signal);
+                   if (!record) co_return api::failure(record.error());
+                   audit_container(req, *record);
+                   co_return api::success("signal sent", container_json(ctx, *record));
+                 });
+
+  management.add("DELETE", "/v1/containers/{ref}", "container.delete", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   const std::string ref = req.params["ref"];
+                   if (auto record = ctx.containers->inspect(ref)) audit_container(req, *record);
+                   auto removed =
+                       co_await ctx.containers->remove(ref, api::query_flag(req.query, "force"));
+                   if (!removed) co_return api::failure(removed.error());
+                   co_return api::success("container removed", {{"id", *removed}});
+                 });
+
+  management.add(
+      "GET", "/v1/containers/{ref}/logs", "container.logs", api::Severity::information,
+      [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+        std::optional<std::size_t> tail;
+        if (auto t = api::query_value(req.query, "tail_lines")) {
+          tail = parse_count(t);
+          if (!tail)
+            co_return api::failure(400, fmt::format("tail_lines '{}' is not a number", *t));
+        }
+        if (api::query_flag(req.query, "follow"))
+          co_return api::failure(400, "follow=1 is not supported yet; poll with tail_lines");
+        auto text = ctx.containers->logs(req.params["ref"], tail);
+        if (!text) co_return api::failure(text.error());
+        ApiResponse resp;
+        resp.content_type = "text/plain; charset=utf-8";
+        resp.body = std::move(*text);
+        resp.message = "logs";
+        co_return resp;
+      });
+
+  management.add(
+      "POST", "/v1/containers/{ref}/exec", "container.exec", api::Severity::high,
+      [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+        auto object = api::StrictObject::parse(req.body);
+        if (!object) co_return api::failure(object.error());
+        containers::ExecRequest exec;
+        auto command = object->string_array("command");
+        if (!command) co_return api::failure(command.error());
+        exec.command = std::move(*command);
+        auto env = object->string_array("env");
+        if (!env) co_return api::failure(env.error());
+        exec.env = std::move(*env);
+        auto workdir = object->optional_string("workdir");
+        if (!workdir) co_return api::failure(workdir.error());
+        exec.workdir = workdir->value_or("");
+        auto user = object->optional_string("user");
+        if (!user) co_return api::failure(user.error());
+        exec.user = user->value_or("");
+        auto tty = object->optional_bool("tty");
+        if (!tty) co_return api::failure(tty.error());
+        if (tty->value_or(false))
+          co_return api::failure(400, "interactive exec (tty) is not supported yet");
+        if (auto s = object->finish(); !s) co_return api::failure(s.error());
+        req.audit_extra["command"] = exec.command;
+        auto result = co_await ctx.containers->exec(req.params["ref"], std::move(exec));
+        if (!result) co_return api::failure(result.error());
+        req.audit_extra["exit_code"] = result->exit_code;
+        co_return api::success(
+            "exec finished",
+            {{"exit_code", result->exit_code}, {"stdout", result->out}, {"stderr", result->err}});
+      },
+      256 * 1024);
+
+  management.add("POST", "/v1/containers/{ref}/wait", "container.wait", api::Severity::information,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto record = co_await ctx.containers->wait(req.params["ref"]);
+                   if (!record) co_return api::failure(record.error());
+                   co_return api::success("container stopped", container_json(ctx, *record));
+                 });
+
+  // Networks
+  management.add("GET", "/v1/networks", "network.list", api::Severity::information,
+                 [&ctx](ApiRequest&) -> awaitable<ApiResponse> {
+                   auto nets = ctx.containers->networks();
+                   if (!nets) co_return api::failure(nets.error());
+                   nlohmann::json data = nlohmann::json::array();
+                   for (const auto& n : *nets)
+                     data.push_back({{"name", n.name},
+                                     {"bridge", n.name},
+                                     {"subnet", n.subnet},
+                                     {"gateway", n.gateway},
+                                     {"containers", n.containers}});
+                   co_return api::success("networks", std::move(data));
+                 });
+
+  management.add("POST", "/v1/networks", "network.create", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto object = api::StrictObject::parse(req.body);
+                   if (!object) co_return api::failure(object.error());
+                   auto name = object->required_string("name");
+                   if (!name) co_return api::failure(name.error());
+                   if (auto s = object->finish(); !s) co_return api::failure(s.error());
+                   req.audit_target["network"] = *name;
+                   auto view = ctx.containers->create_network(*name);
+                   if (!view) co_return api::failure(view.error());
+                   co_return api::success("network created",
+                                          {{"name", view->name},
+                                           {"bridge", view->name},
+                                           {"subnet", view->subnet},
+                                           {"gateway", view->gateway},
+                                           {"containers", nlohmann::json::array()}},
+                                          201);
+                 });
+
+  management.add("DELETE", "/v1/networks/{name}", "network.delete", api::Severity::medium,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   const std::string name = req.params["name"];
+                   req.audit_target["network"] = name;
+                   if (auto s = ctx.containers->remove_network(name); !s)
+                     co_return api::failure(s.error());
+                   co_return api::success("network removed", {{"name", name}});
+                 });
+}
+
+}  // namespace raind::condenser::handlers
