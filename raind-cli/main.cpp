@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   raind::cli::add_system_commands(app, global);
   raind::cli::add_pki_commands(app, global);
   raind::cli::add_image_commands(app, global);
+  raind::cli::add_container_commands(app, global);
+  raind::cli::add_network_commands(app, global);
   CLI11_PARSE(app, argc, argv);
   return global.exit_code;
 }

@@ -774,11 +774,13 @@ awaitable<Result<ExecResult>> ContainerService::exec(std::string ref, ExecReques
   co_return ExecResult{result->status.shell_code(), std::move(result->out), std::move(result->err)};
 }
 
-awaitable<Result<ContainerRecord>> ContainerService::wait(std::string ref) {
+awaitable<Result<ContainerRecord>> ContainerService::wait(std::string ref,
+                                                          std::chrono::milliseconds limit) {
   RAIND_CO_TRY_ASSIGN(auto record, resolve(ref));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (true) {
     RAIND_CO_TRY_ASSIGN(auto fresh, load(record.id));
-    if (fresh.state == "stopped") co_return fresh;
+    if (fresh.state == "stopped" || std::chrono::steady_clock::now() >= deadline) co_return fresh;
     if (fresh.state == "created")
       co_return failf(Errc::conflict, "container '{}' is not running", fresh.name);
     co_await sleep_for(std::chrono::milliseconds(50));

@@ -83,7 +83,10 @@ class ContainerService {
   boost::asio::awaitable<Result<ContainerRecord>> kill(std::string ref, std::string signal);
   boost::asio::awaitable<Result<std::string>> remove(std::string ref, bool force);
   boost::asio::awaitable<Result<ExecResult>> exec(std::string ref, ExecRequest request);
-  boost::asio::awaitable<Result<ContainerRecord>> wait(std::string ref);
+  // Returns once the container is stopped, or after `limit` with its current state (clients
+  // poll again: a request must not outlive the client's timeout).
+  boost::asio::awaitable<Result<ContainerRecord>> wait(std::string ref,
+                                                       std::chrono::milliseconds limit);
 
   Result<std::vector<ContainerRecord>> list(bool all);
   Result<ContainerRecord> inspect(const std::string& ref);

@@ -233,7 +233,7 @@ class Daemon {
     containers::HookCommand hook;
     hook.path = self_path();
     hook.extra_args = {"--config", std::filesystem::absolute(options_.config_path).string()};
-    if (!std::getenv("RAIND_DEV_NO_HOOKS")) options.hooks = hook;
+    options.hooks = hook;
     RAIND_TRY_ASSIGN(containers_,
                      containers::ContainerService::open(std::move(options), *store_, *images_));
     ctx_->containers = containers_.get();

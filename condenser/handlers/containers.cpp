@@ -169,12 +169,21 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
       },
       256 * 1024);
 
-  management.add("POST", "/v1/containers/{ref}/wait", "container.wait", api::Severity::information,
-                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
-                   auto record = co_await ctx.containers->wait(req.params["ref"]);
-                   if (!record) co_return api::failure(record.error());
-                   co_return api::success("container stopped", container_json(ctx, *record));
-                 });
+  management.add(
+      "POST", "/v1/containers/{ref}/wait", "container.wait", api::Severity::information,
+      [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+        std::chrono::seconds limit(20);
+        if (auto t = api::query_value(req.query, "timeout")) {
+          auto n = parse_count(t);
+          if (!n || *n > 60)
+            co_return api::failure(400, fmt::format("timeout '{}' is not 0..60 seconds", *t));
+          limit = std::chrono::seconds(*n);
+        }
+        auto record = co_await ctx.containers->wait(req.params["ref"], limit);
+        if (!record) co_return api::failure(record.error());
+        co_return api::success(record->state == "stopped" ? "container stopped" : "still running",
+                               container_json(ctx, *record));
+      });
 
   // Networks
   management.add("GET", "/v1/networks", "network.list", api::Severity::information,

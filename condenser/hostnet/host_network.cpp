@@ -1,18 +1,23 @@
 #include "condenser/hostnet/host_network.hpp"
 
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/addr.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/bridge.h>
+#include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
-#include "raind/log.hpp"
 #include "raind/sys/files.hpp"
 #include "raind/sys/process.hpp"
 
@@ -34,14 +39,27 @@ struct RtAddrDeleter {
 struct CacheDeleter {
   void operator()(nl_cache* c) const { nl_cache_free(c); }
 };
+struct MsgDeleter {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
 using Sock = std::unique_ptr<nl_sock, SockDeleter>;
 using Link = std::unique_ptr<rtnl_link, LinkDeleter>;
 using NlAddr = std::unique_ptr<nl_addr, NlAddrDeleter>;
 using RtAddr = std::unique_ptr<rtnl_addr, RtAddrDeleter>;
 using Cache = std::unique_ptr<nl_cache, CacheDeleter>;
+using Msg = std::unique_ptr<nl_msg, MsgDeleter>;
+
+constexpr auto kToolTimeout = std::chrono::seconds(30);
 
 std::unexpected<Error> nl_fail(int err, std::string what) {
   return std::unexpected(Error(Errc::system, fmt::format("{}: {}", what, nl_geterror(err))));
+}
+
+Status check_ifname(std::string_view name) {
+  if (name.empty() || name.size() >= IFNAMSIZ || name.find('/') != std::string_view::npos)
+    return failf(Errc::invalid_argument, "interface name '{}' must be 1-{} characters, no '/'",
+                 name, IFNAMSIZ - 1);
+  return ok();
 }
 
 Result<Sock> route_socket() {
@@ -62,17 +80,48 @@ Result<Link> find_link(nl_sock* sock, std::string_view name) {
   return Link(link);
 }
 
-Result<Cache> link_cache(nl_sock* sock) {
-  nl_cache* cache = nullptr;
-  if (int err = rtnl_link_alloc_cache(sock, AF_UNSPEC, &cache); err < 0)
-    return nl_fail(err, "netlink: list interfaces");
-  return Cache(cache);
+bool is_bridge(rtnl_link* link) {
+  const char* type = rtnl_link_get_type(link);
+  return type && std::string_view(type) == "bridge";
+}
+
+// Builds an RTM_NEWLINK/RTM_SETLINK request for one interface; the caller adds attributes.
+Result<Msg> link_request(int type, int family, int ifindex) {
+  Msg msg(nlmsg_alloc_simple(type, NLM_F_REQUEST | NLM_F_ACK));
+  if (!msg) return fail(Errc::system, "netlink: cannot allocate a message");
+  ifinfomsg ifi{};
+  ifi.ifi_family = static_cast<unsigned char>(family);
+  ifi.ifi_index = ifindex;
+  if (nlmsg_append(msg.get(), &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
+    return fail(Errc::system, "netlink: message too small");
+  return msg;
+}
+
+// Sends and waits for the kernel's ack; nl_send_sync frees the message whatever happens.
+Status send_sync(nl_sock* sock, Msg msg, std::string what) {
+  if (int err = nl_send_sync(sock, msg.release()); err < 0) return nl_fail(err, std::move(what));
+  return ok();
+}
+
+// IFLA_LINKINFO { KIND "bridge", DATA { IFLA_BR_NF_CALL_IPTABLES 1 } }: the per-bridge switch
+// (`ip link set <br> type bridge nf_call_iptables 1`). libnl 3.7 has no setter for it.
+Status set_bridge_nf_call_iptables(nl_sock* sock, int ifindex, std::string_view name) {
+  RAIND_TRY_ASSIGN(auto msg, link_request(RTM_NEWLINK, AF_UNSPEC, ifindex));
+  nlattr* info = nla_nest_start(msg.get(), IFLA_LINKINFO);
+  if (!info || nla_put_string(msg.get(), IFLA_INFO_KIND, "bridge") < 0)
+    return fail(Errc::system, "netlink: message too small");
+  nlattr* data = nla_nest_start(msg.get(), IFLA_INFO_DATA);
+  if (!data || nla_put_u8(msg.get(), IFLA_BR_NF_CALL_IPTABLES, 1) < 0)
+    return fail(Errc::system, "netlink: message too small");
+  nla_nest_end(msg.get(), data);
+  nla_nest_end(msg.get(), info);
+  return send_sync(sock, std::move(msg), fmt::format("set nf_call_iptables on bridge {}", name));
 }
 
 Status write_sysctl(const std::filesystem::path& path, std::string_view value) {
   auto current = sys::read_file(path);
-  if (current && !current->empty() && current->substr(0, current->find('\n')) == value) return ok();
-  return with_context(sys::write_file(path, std::string(value) + "\n"),
+  if (current && current->substr(0, current->find('\n')) == value) return ok();
+  return with_context(sys::write_existing(path, std::string(value) + "\n"),
                       fmt::format("sysctl {}", path.string()));
 }
 
@@ -80,7 +129,7 @@ Result<sys::RunResult> run_tool(const std::vector<std::string>& argv,
                                 std::optional<std::string> input = std::nullopt) {
   sys::RunOptions options;
   options.stdin_data = std::move(input);
-  options.timeout = std::chrono::seconds(30);
+  options.timeout = kToolTimeout;
   return sys::run(argv, options);
 }
 
@@ -89,56 +138,84 @@ std::string trimmed(std::string text) {
   return text;
 }
 
+std::vector<std::string> nat_command(const IptablesBackend& backend, std::string_view op,
+                                     const Jump& jump, std::vector<std::string> position = {}) {
+  std::vector<std::string> argv{backend.iptables, "-w",      "5", "-t", "nat",
+                                std::string(op),  jump.chain};
+  argv.insert(argv.end(), position.begin(), position.end());
+  argv.insert(argv.end(), jump.spec.begin(), jump.spec.end());
+  return argv;
+}
+
+// Serialises apply_nat/remove_nat within the daemon: the check-then-insert of a jump must not
+// interleave with another one (the xtables lock covers single commands only).
+std::mutex& nat_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 }  // namespace
 
-Status ensure_bridge(std::string_view name, std::string_view gateway_cidr) {
-  if (name.empty() || name.size() >= IFNAMSIZ)
-    return failf(Errc::invalid_argument, "bridge name '{}' must be 1-{} characters", name,
-                 IFNAMSIZ - 1);
-  RAIND_TRY_ASSIGN(auto sock, route_socket());
-  RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), name));
-  if (!link) {
-    Link bridge(rtnl_link_bridge_alloc());
-    if (!bridge) return fail(Errc::system, "netlink: cannot allocate a bridge");
-    rtnl_link_set_name(bridge.get(), std::string(name).c_str());
-    int err = rtnl_link_add(sock.get(), bridge.get(), NLM_F_CREATE | NLM_F_EXCL);
-    if (err < 0 && err != -NLE_EXIST) return nl_fail(err, fmt::format("create bridge {}", name));
-    RAIND_TRY_ASSIGN(link, find_link(sock.get(), name));
-    if (!link) return failf(Errc::system, "bridge {} vanished after creation", name);
-  } else if (!rtnl_link_is_bridge(link.get())) {
-    return failf(Errc::conflict, "interface {} exists and is not a bridge", name);
-  }
-  const int ifindex = rtnl_link_get_ifindex(link.get());
-
+Status ensure_bridge(std::string_view name, std::string_view gateway_cidr, unsigned mtu) {
+  RAIND_TRY(check_ifname(name));
+  auto ctx = [&](Status s) { return with_context(std::move(s), fmt::format("bridge {}", name)); };
   nl_addr* parsed = nullptr;
   if (int err = nl_addr_parse(std::string(gateway_cidr).c_str(), AF_INET, &parsed); err < 0)
     return nl_fail(err, fmt::format("gateway address '{}'", gateway_cidr));
   NlAddr local(parsed);
+  if (nl_addr_get_family(local.get()) != AF_INET || nl_addr_get_prefixlen(local.get()) == 0 ||
+      nl_addr_get_prefixlen(local.get()) >= 32)
+    return failf(Errc::invalid_argument, "gateway address '{}' is not IPv4 address/prefix",
+                 gateway_cidr);
+
+  RAIND_TRY_ASSIGN(auto sock, route_socket());
+  RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), name));
+  if (!link) {
+    Link bridge(rtnl_link_alloc());
+    if (!bridge) return fail(Errc::system, "netlink: cannot allocate a link");
+    if (int err = rtnl_link_set_type(bridge.get(), "bridge"); err < 0)
+      return nl_fail(err, "netlink: bridge link type");
+    rtnl_link_set_name(bridge.get(), std::string(name).c_str());
+    if (mtu) rtnl_link_set_mtu(bridge.get(), mtu);
+    // EEXIST: created concurrently by someone else; checked below like any existing link.
+    int err = rtnl_link_add(sock.get(), bridge.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err < 0 && err != -NLE_EXIST) return nl_fail(err, fmt::format("create bridge {}", name));
+    RAIND_TRY_ASSIGN(link, find_link(sock.get(), name));
+    if (!link) return failf(Errc::system, "bridge {} vanished after creation", name);
+  }
+  if (!is_bridge(link.get()))
+    return failf(Errc::conflict, "interface {} exists and is not a bridge", name);
+  const int ifindex = rtnl_link_get_ifindex(link.get());
+
   RtAddr addr(rtnl_addr_alloc());
+  if (!addr) return fail(Errc::system, "netlink: cannot allocate an address");
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), AF_INET);
-  rtnl_addr_set_local(addr.get(), local.get());
+  if (int err = rtnl_addr_set_local(addr.get(), local.get()); err < 0)
+    return nl_fail(err, "netlink: address");
   rtnl_addr_set_prefixlen(addr.get(), nl_addr_get_prefixlen(local.get()));
+  // The kernel answers EEXIST when the bridge already has this address: that is the idempotent
+  // case, not a failure.
   if (int err = rtnl_addr_add(sock.get(), addr.get(), 0); err < 0 && err != -NLE_EXIST)
-    return nl_fail(err, fmt::format("address {} on {}", gateway_cidr, name));
+    return nl_fail(err, fmt::format("add address {} to {}", gateway_cidr, name));
 
-  if (!(rtnl_link_get_flags(link.get()) & IFF_UP)) {
+  RAIND_TRY(ctx(set_bridge_nf_call_iptables(sock.get(), ifindex, name)));
+
+  const bool up = rtnl_link_get_flags(link.get()) & IFF_UP;
+  const bool mtu_ok = mtu == 0 || rtnl_link_get_mtu(link.get()) == mtu;
+  if (!up || !mtu_ok) {
     Link change(rtnl_link_alloc());
+    if (!change) return fail(Errc::system, "netlink: cannot allocate a link");
     rtnl_link_set_flags(change.get(), IFF_UP);
+    if (mtu) rtnl_link_set_mtu(change.get(), mtu);
     if (int err = rtnl_link_change(sock.get(), link.get(), change.get(), 0); err < 0)
-      return nl_fail(err, fmt::format("set {} up", name));
-  }
-  // The bridge's own switch; the namespace-wide sysctl (enable_forwarding) covers it too, and
-  // /sys shows this namespace's bridges only when it was mounted from here.
-  auto per_bridge = std::filesystem::path("/sys/class/net") / name / "bridge/nf_call_iptables";
-  if (std::filesystem::exists(per_bridge)) {
-    if (auto s = write_sysctl(per_bridge, "1"); !s)
-      logger("condenser.net")->warn("{}: {}", name, s.error().what());
+      return nl_fail(err, fmt::format("set {} up (mtu {})", name, mtu));
   }
   return ok();
 }
 
 Status remove_link(std::string_view name) {
+  RAIND_TRY(check_ifname(name));
   RAIND_TRY_ASSIGN(auto sock, route_socket());
   RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), name));
   if (!link) return ok();
@@ -149,10 +226,17 @@ Status remove_link(std::string_view name) {
 }
 
 Status remove_bridge(std::string_view name) {
+  RAIND_TRY(check_ifname(name));
+  RAIND_TRY_ASSIGN(auto sock, route_socket());
+  RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), name));
+  if (!link) return ok();
+  if (!is_bridge(link.get()))
+    return failf(Errc::conflict, "interface {} is not a bridge; not removing it", name);
   return remove_link(name);
 }
 
 bool link_exists(std::string_view name) {
+  if (!check_ifname(name)) return false;
   auto sock = route_socket();
   if (!sock) return false;
   auto link = find_link(sock->get(), name);
@@ -163,63 +247,96 @@ std::vector<std::string> list_links_with_prefix(std::string_view prefix) {
   std::vector<std::string> out;
   auto sock = route_socket();
   if (!sock) return out;
-  auto cache = link_cache(sock->get());
-  if (!cache) return out;
-  for (nl_object* obj = nl_cache_get_first(cache->get()); obj; obj = nl_cache_get_next(obj)) {
+  nl_cache* raw = nullptr;
+  if (rtnl_link_alloc_cache(sock->get(), AF_UNSPEC, &raw) < 0) return out;
+  Cache cache(raw);
+  for (nl_object* obj = nl_cache_get_first(cache.get()); obj; obj = nl_cache_get_next(obj)) {
     const char* name = rtnl_link_get_name(reinterpret_cast<rtnl_link*>(obj));
-    if (name && std::string_view(name).substr(0, prefix.size()) == prefix) out.emplace_back(name);
+    if (name && std::string_view(name).starts_with(prefix)) out.emplace_back(name);
   }
   return out;
+}
+
+Status set_hairpin(std::string_view bridge_port) {
+  RAIND_TRY(check_ifname(bridge_port));
+  RAIND_TRY_ASSIGN(auto sock, route_socket());
+  RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), bridge_port));
+  if (!link) return failf(Errc::not_found, "interface {} does not exist", bridge_port);
+  if (rtnl_link_get_master(link.get()) <= 0)
+    return failf(Errc::conflict, "interface {} is not attached to a bridge", bridge_port);
+  // RTM_SETLINK, family AF_BRIDGE, IFLA_PROTINFO (nested) { IFLA_BRPORT_MODE 1 }, as
+  // `bridge link set dev <port> hairpin on` sends it.
+  RAIND_TRY_ASSIGN(auto msg,
+                   link_request(RTM_SETLINK, AF_BRIDGE, rtnl_link_get_ifindex(link.get())));
+  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (!protinfo || nla_put_u8(msg.get(), IFLA_BRPORT_MODE, 1) < 0)
+    return fail(Errc::system, "netlink: message too small");
+  nla_nest_end(msg.get(), protinfo);
+  return send_sync(sock.get(), std::move(msg), fmt::format("set hairpin on {}", bridge_port));
 }
 
 Status enable_forwarding() {
   RAIND_TRY(write_sysctl("/proc/sys/net/ipv4/ip_forward", "1"));
   const std::filesystem::path bridge_nf = "/proc/sys/net/bridge/bridge-nf-call-iptables";
-  if (!std::filesystem::exists(bridge_nf)) {
+  if (!sys::exists(bridge_nf)) {
     auto loaded = run_tool({"modprobe", "br_netfilter"});
-    if (!std::filesystem::exists(bridge_nf))
+    if (!sys::exists(bridge_nf)) {
+      std::string why = !loaded                            ? loaded.error().what()
+                        : loaded->status.shell_code() != 0 ? trimmed(loaded->err)
+                                                           : std::string("no error reported");
       return failf(Errc::unsupported,
-                   "{} is missing and br_netfilter could not be loaded{}: bridged container "
-                   "traffic would bypass iptables",
-                   bridge_nf.string(),
-                   loaded ? ": " + trimmed(loaded->err) : ": " + loaded.error().what());
+                   "{} is missing and modprobe br_netfilter did not add it ({}): bridged "
+                   "container traffic would bypass iptables",
+                   bridge_nf.string(), why);
+    }
   }
   return write_sysctl(bridge_nf, "1");
 }
 
 Status apply_nat(const NatInput& input, const IptablesBackend& backend) {
-  const std::string payload = render_nat_rules(input);
-  RAIND_TRY_ASSIGN(auto restored, run_tool({backend.restore, "-w", "5", "--noflush"}, payload));
+  RAIND_TRY(validate_nat_input(input));
+  std::lock_guard lock(nat_mutex());
+  // Flushes and refills both chains in one transaction; the built-in chains stay untouched.
+  RAIND_TRY_ASSIGN(auto restored,
+                   run_tool({backend.restore, "-w", "5", "--noflush"}, render_nat_rules(input)));
   if (restored.status.shell_code() != 0)
-    return failf(Errc::system, "{} failed: {}", backend.restore, trimmed(restored.err));
+    return failf(Errc::system, "{} --noflush (nat) failed with status {}: {}", backend.restore,
+                 restored.status.shell_code(), trimmed(restored.err));
   for (const auto& jump : nat_jumps()) {
-    std::vector<std::string> check{backend.iptables, "-w", "5", "-t", "nat", "-C", jump.chain};
-    check.insert(check.end(), jump.spec.begin(), jump.spec.end());
-    RAIND_TRY_ASSIGN(auto present, run_tool(check));
+    RAIND_TRY_ASSIGN(auto present, run_tool(nat_command(backend, "-C", jump)));
     if (present.status.shell_code() == 0) continue;
-    std::vector<std::string> insert{backend.iptables, "-w", "5", "-t", "nat", "-I",
-                                    jump.chain,       "1"};
-    insert.insert(insert.end(), jump.spec.begin(), jump.spec.end());
-    RAIND_TRY_ASSIGN(auto added, run_tool(insert));
+    RAIND_TRY_ASSIGN(auto added, run_tool(nat_command(backend, "-I", jump, {"1"})));
     if (added.status.shell_code() != 0)
-      return failf(Errc::system, "{} -t nat -I {}: {}", backend.iptables, jump.chain,
-                   trimmed(added.err));
+      return failf(Errc::system, "{} -t nat -I {} failed with status {}: {}", backend.iptables,
+                   jump.chain, added.status.shell_code(), trimmed(added.err));
   }
   return ok();
 }
 
 Status remove_nat(const IptablesBackend& backend) {
+  std::lock_guard lock(nat_mutex());
   for (const auto& jump : nat_jumps()) {
-    while (true) {
-      std::vector<std::string> del{backend.iptables, "-w", "5", "-t", "nat", "-D", jump.chain};
-      del.insert(del.end(), jump.spec.begin(), jump.spec.end());
-      RAIND_TRY_ASSIGN(auto r, run_tool(del));
+    // Every copy (a crash between check and insert elsewhere could have left two); bounded.
+    for (int i = 0; i < 16; ++i) {
+      RAIND_TRY_ASSIGN(auto r, run_tool(nat_command(backend, "-D", jump)));
       if (r.status.shell_code() != 0) break;
     }
   }
+  std::string last_err;
   for (auto chain : {kPublishChain, kPostroutingChain}) {
-    RAIND_TRY(run_tool({backend.iptables, "-w", "5", "-t", "nat", "-F", std::string(chain)}));
-    RAIND_TRY(run_tool({backend.iptables, "-w", "5", "-t", "nat", "-X", std::string(chain)}));
+    for (const char* op : {"-F", "-X"}) {
+      RAIND_TRY_ASSIGN(
+          auto r, run_tool({backend.iptables, "-w", "5", "-t", "nat", op, std::string(chain)}));
+      if (r.status.shell_code() != 0) last_err = trimmed(r.err);
+    }
+  }
+  RAIND_TRY_ASSIGN(auto saved, run_tool({backend.save, "-t", "nat"}));
+  if (saved.status.shell_code() != 0)
+    return failf(Errc::system, "{} -t nat failed: {}", backend.save, trimmed(saved.err));
+  for (auto chain : {kPublishChain, kPostroutingChain}) {
+    if (saved.out.find(fmt::format("\n:{} ", chain)) != std::string::npos)
+      return failf(Errc::conflict, "nat chain {} is still present after removal: {}", chain,
+                   last_err);
   }
   return ok();
 }

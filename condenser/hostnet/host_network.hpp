@@ -1,7 +1,8 @@
 #pragma once
 // The host side of container networking, in the caller's network namespace: bridges (libnl),
 // the forwarding sysctls, and the nat rules (iptables-restore). droplet creates each
-// container's veth; everything else on the host is condenserd's, and lives here.
+// container's veth and attaches it to a bridge; everything else on the host is condenserd's,
+// and lives here.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,25 +13,35 @@
 namespace raind::condenser::hostnet {
 
 // Creates the bridge if missing, gives it `gateway_cidr` ("10.166.0.254/24") if it lacks it,
-// brings it up and asks it to pass bridged IPv4 through iptables. Idempotent. Refuses an
-// existing interface of that name that is not a bridge.
-Status ensure_bridge(std::string_view name, std::string_view gateway_cidr);
+// sets the MTU (0: leave as is), brings it up and turns on its nf_call_iptables (netlink
+// IFLA_BR_NF_CALL_IPTABLES, so it also works where /sys belongs to another namespace).
+// Idempotent. Refuses an existing interface of that name that is not a bridge.
+Status ensure_bridge(std::string_view name, std::string_view gateway_cidr, unsigned mtu = 0);
 Status remove_bridge(std::string_view name);  // missing is not an error
 bool link_exists(std::string_view name);
+// Names of the interfaces starting with `prefix` ("rd_": orphaned container veths). Empty when
+// netlink fails.
 std::vector<std::string> list_links_with_prefix(std::string_view prefix);
 Status remove_link(std::string_view name);  // missing is not an error
+// Hairpin mode on a bridge port, so a container can reach itself through a published port.
+Status set_hairpin(std::string_view bridge_port);
 
 // net.ipv4.ip_forward=1 and net.bridge.bridge-nf-call-iptables=1 in this namespace (loads
-// br_netfilter when the second is missing).
+// br_netfilter when the second is missing; an error when it is still missing).
 Status enable_forwarding();
 
 struct IptablesBackend {
-  std::string iptables = "iptables";
   std::string restore = "iptables-restore";
+  std::string save = "iptables-save";
+  std::string iptables = "iptables";
 };
-// Replaces RAIND-PUBLISH and RAIND-POSTROUTING atomically, then makes sure each jump exists once.
+// Validates the input, replaces RAIND-PUBLISH and RAIND-POSTROUTING atomically with
+// `restore -w --noflush`, then makes sure each jump of nat_jumps() exists (checked with -C,
+// inserted first with -I when missing), so applying again never duplicates them. A failing tool's
+// stderr is part of the error.
 Status apply_nat(const NatInput& input, const IptablesBackend& backend = {});
-// Removes the jumps and both chains (tests, uninstall). Missing pieces are not errors.
+// Removes the jumps and both chains (tests, uninstall). Missing pieces are not errors; a chain
+// that is still there afterwards is.
 Status remove_nat(const IptablesBackend& backend = {});
 
 }  // namespace raind::condenser::hostnet

@@ -99,6 +99,9 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
   posix_spawn_file_actions_adddup2(&actions.actions, input.get(), 0);
   posix_spawn_file_actions_adddup2(&actions.actions, out->get(), 1);
   posix_spawn_file_actions_adddup2(&actions.actions, err->get(), 2);
+  // Nothing else crosses over: asio's accepted sockets are not close-on-exec, and a client
+  // connection inherited by droplet's long-lived shim would outlive a crashed daemon.
+  posix_spawn_file_actions_addclosefrom_np(&actions.actions, 3);
   // The child starts with default signal dispositions and an empty mask, whatever asio set.
   SpawnAttributes attributes;
   sigset_t all, none;

@@ -22,6 +22,8 @@ void run_command(GlobalOptions& g, const std::function<Status(Client&)>& fn);
 void add_system_commands(CLI::App& app, GlobalOptions& g);
 void add_pki_commands(CLI::App& app, GlobalOptions& g);
 void add_image_commands(CLI::App& app, GlobalOptions& g);
+void add_container_commands(CLI::App& app, GlobalOptions& g);
+void add_network_commands(CLI::App& app, GlobalOptions& g);
 
 // Percent-encodes everything but unreserved characters, for a path segment.
 std::string url_escape(std::string_view text);

@@ -630,7 +630,23 @@ Status Runtime::remove_steps(const std::string& id, bool force, audit::Subject& 
     if (!st) logger("droplet")->warn("remove veth of {}: {}", id, st.error().what());
   }
   stage = "remove_state";
-  RAIND_TRY(store_.remove(id));
+  {
+    // A shim (create --tty-shim) writes exit.json once it has reaped the init; wait for that
+    // last write so it cannot land in a directory being removed.
+    const auto dir = store_.dir(id);
+    std::error_code ec;
+    if (std::filesystem::exists(dir / "init.log", ec) ||
+        std::filesystem::exists(dir / "console.log", ec)) {
+      for (int i = 0; i < 200 && !std::filesystem::exists(dir / "exit.json", ec); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  auto removed_state = store_.remove(id);
+  for (int i = 0; i < 50 && !removed_state; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    removed_state = store_.remove(id);
+  }
+  RAIND_TRY(removed_state);
   stage = "hook_poststop";
   // runtime-spec: poststop hooks run after the container is deleted, before delete returns.
   auto spec = record_spec(rec);

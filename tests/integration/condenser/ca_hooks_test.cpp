@@ -40,9 +40,16 @@ class CaHooks : public ::testing::Test {
     // writes the rows itself, through the same store code, while the daemon runs (WAL).
     auto s = store::Store::open(daemon_->db_path());
     ASSERT_TRUE(s) << s.error().what();
-    ASSERT_TRUE(
-        (*s)->insert_container({"c0ffee01", "web", "creating", 0, "busybox", {}, "{}", ""}));
-    ASSERT_TRUE((*s)->insert_container({"c0ffee02", "db", "running", 1, "busybox", {}, "{}", ""}));
+    ASSERT_TRUE((*s)->insert_container({"c0ffee01",
+                                        "web",
+                                        "creating",
+                                        0,
+                                        "busybox",
+                                        {},
+                                        R"({"id":"c0ffee01","name":"web"})",
+                                        ""}));
+    ASSERT_TRUE((*s)->insert_container(
+        {"c0ffee02", "db", "running", 1, "busybox", {}, R"({"id":"c0ffee02","name":"db"})", ""}));
   }
 
   Reply sign(const std::string& csr, const Identity& id) {
