@@ -15,6 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <list>
 #include <set>
@@ -105,6 +107,39 @@ bool is_close_error(const boost::system::error_code& ec) {
          ec == ssl::error::stream_truncated || ec == http::error::end_of_stream ||
          ec == asio::error::broken_pipe;
 }
+
+template <class Stream>
+class WebSocketSession : public WebSocketChannel {
+ public:
+  explicit WebSocketSession(Stream& next) : ws_(next) {}
+  beast::websocket::stream<Stream&>& ws() { return ws_; }
+
+  awaitable<Result<std::string>> read() override {
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    co_await ws_.async_read(buffer, redirect_error(use_awaitable, ec));
+    if (ec) co_return failf(Errc::unavailable, "websocket: {}", ec.message());
+    co_return beast::buffers_to_string(buffer.data());
+  }
+  awaitable<Status> write(std::string_view payload) override {
+    boost::system::error_code ec;
+    ws_.binary(true);
+    co_await ws_.async_write(asio::buffer(payload.data(), payload.size()),
+                             redirect_error(use_awaitable, ec));
+    if (ec) co_return failf(Errc::unavailable, "websocket: {}", ec.message());
+    co_return ok();
+  }
+  awaitable<void> close(std::uint16_t code, std::string reason) override {
+    boost::system::error_code ec;
+    if (ws_.is_open())
+      co_await ws_.async_close(
+          beast::websocket::close_reason(static_cast<beast::websocket::close_code>(code), reason),
+          redirect_error(use_awaitable, ec));
+  }
+
+ private:
+  beast::websocket::stream<Stream&> ws_;
+};
 
 template <class Socket>
 class Session : public SessionBase {
@@ -372,6 +407,13 @@ class Session : public SessionBase {
             if (!req.audit_action.empty()) ev.action = req.audit_action;
             ev.target = req.audit_target;
             ev.extra = req.audit_extra;
+            if (resp.upgrade) {
+              if (!beast::websocket::is_upgrade(parser.get())) {
+                resp = failure(400, "this endpoint needs a WebSocket upgrade");
+              } else {
+                co_return co_await serve_websocket(parser.get(), resp, ev, t0);
+              }
+            }
           }
         }
       }
@@ -398,6 +440,34 @@ class Session : public SessionBase {
     co_await http::async_write(stream_, res, redirect_error(use_awaitable, ec));
     finish_event(ev, t0);
     co_return keep_alive && !ec;
+  }
+
+  // Completes the upgrade and hands the connection to the handler; it ends with the session.
+  awaitable<bool> serve_websocket(http::request<http::string_body>& request, ApiResponse& resp,
+                                  AuditEvent& ev, Clock::time_point t0) {
+    deadline_ = Clock::time_point::max();  // a terminal may stay idle for hours
+    timer_.cancel();
+    WebSocketSession<ssl::stream<Socket>> session(stream_);
+    session.ws().binary(true);
+    session.ws().set_option(beast::websocket::stream_base::decorator(
+        [](beast::websocket::response_type& r) { r.set(http::field::server, "condenserd"); }));
+    boost::system::error_code ec;
+    co_await session.ws().async_accept(request, redirect_error(use_awaitable, ec));
+    if (ec) {
+      ev.code = 400;
+      ev.reason = "websocket handshake failed: " + ec.message();
+      finish_event(ev, t0);
+      co_return false;
+    }
+    try {
+      co_await resp.upgrade(session);
+    } catch (const std::exception& e) {
+      logger("condenser.api")->error("{}: websocket handler threw: {}", ev.path, e.what());
+    }
+    ev.code = 101;
+    ev.reason = resp.message.empty() ? "websocket session ended" : resp.message;
+    finish_event(ev, t0);
+    co_return false;
   }
 
   std::shared_ptr<Server::Shared> shared_;

@@ -1,15 +1,20 @@
 #pragma once
 // Transport-independent request/response types seen by routes and handlers, so handlers and the
 // router can be unit-tested without sockets.
+#include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "condenser/pki/spiffe.hpp"
+#include "raind/error.hpp"
 
 namespace raind::condenser::api {
 
@@ -56,12 +61,26 @@ struct ApiRequest {
   }
 };
 
+// A WebSocket connection handed to a handler after the upgrade (attach). Binary messages only;
+// one read and one write may be outstanding at once (the io_context is single-threaded).
+class WebSocketChannel {
+ public:
+  virtual ~WebSocketChannel() = default;
+  // The next message's payload; an error once the peer closed or the connection broke.
+  virtual boost::asio::awaitable<Result<std::string>> read() = 0;
+  virtual boost::asio::awaitable<Status> write(std::string_view payload) = 0;
+  virtual boost::asio::awaitable<void> close(std::uint16_t code, std::string reason) = 0;
+};
+
 struct ApiResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::string message;  // the envelope message, for the audit record's reason
   bool close = false;   // close the connection after this response
+  // Set on a successful answer to a WebSocket upgrade request: the server completes the
+  // handshake and runs this with the connection (audited as status 101 when it ends).
+  std::function<boost::asio::awaitable<void>(WebSocketChannel&)> upgrade;
 };
 
 }  // namespace raind::condenser::api

@@ -262,6 +262,18 @@ std::optional<std::string> ContainerService::spiffe_id(const std::string& id) {
   return (*row)->spiffe_id;
 }
 
+Result<fs::path> ContainerService::attach_socket(const std::string& ref) {
+  RAIND_TRY_ASSIGN(auto record, resolve(ref));
+  if (!record.tty)
+    return failf(Errc::conflict,
+                 "container '{}' has no terminal (created without -t); use logs and exec",
+                 record.name);
+  // A created container can be attached before it starts, so not a byte of output is missed.
+  if (!(record.state == "created" || (record.state == "running" && !has_exited(record))))
+    return failf(Errc::conflict, "container '{}' is not running", record.name);
+  return runtime_dir(record.id) / "attach.sock";
+}
+
 Result<std::vector<ContainerRecord>> ContainerService::list(bool all) {
   RAIND_TRY_ASSIGN(auto rows, store_.list_containers());
   std::vector<ContainerRecord> out;

@@ -93,6 +93,8 @@ class ContainerService {
   // The container's output (stdout+stderr, or the terminal); the last `tail_lines` lines when set.
   Result<std::string> logs(const std::string& ref, std::optional<std::size_t> tail_lines);
   std::optional<std::string> spiffe_id(const std::string& id);
+  // The shim's attach socket of a running terminal container.
+  Result<std::filesystem::path> attach_socket(const std::string& ref);
 
   // Lifecycle hooks reported by `condenserd hook` (already authenticated as the container).
   Status on_hook(const std::string& event, const std::string& id, std::int64_t pid);

@@ -3,6 +3,15 @@
 
 #include <charconv>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
 #include "condenser/api/envelope.hpp"
 #include "condenser/api/strict_json.hpp"
 #include "condenser/handlers/context.hpp"
@@ -35,6 +44,47 @@ std::optional<std::size_t> parse_count(const std::optional<std::string>& text) {
   auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
   if (text->empty() || ec != std::errc() || ptr != text->data() + text->size()) return std::nullopt;
   return n;
+}
+
+// Copies the client's bytes (attach frames, docs/api-containers.md) into the shim's socket and
+// the terminal's output back, until either side ends.
+awaitable<void> bridge_to_shim(api::WebSocketChannel& ws, std::filesystem::path socket_path) {
+  namespace asio = boost::asio;
+  auto executor = co_await asio::this_coro::executor;
+  asio::local::stream_protocol::socket shim(executor);
+  boost::system::error_code ec;
+  co_await shim.async_connect(socket_path.string(), asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    co_await ws.close(1013, "target not ready");
+    co_return;
+  }
+  asio::steady_timer finished(executor, asio::steady_timer::time_point::max());
+  bool output_done = false;
+  asio::co_spawn(
+      executor,
+      [&]() -> awaitable<void> {
+        std::array<char, 32 * 1024> buffer{};
+        while (true) {
+          boost::system::error_code read_ec;
+          std::size_t n = co_await shim.async_read_some(
+              asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, read_ec));
+          if (read_ec) break;
+          if (!co_await ws.write(std::string_view(buffer.data(), n))) break;
+        }
+        co_await ws.close(1000, "stream closed");
+        output_done = true;
+        finished.cancel();
+      },
+      asio::detached);
+  while (true) {
+    auto message = co_await ws.read();
+    if (!message) break;
+    co_await asio::async_write(shim, asio::buffer(*message),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+  shim.close(ec);  // wakes the output side
+  while (!output_done) co_await finished.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace
@@ -184,6 +234,22 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
         co_return api::success(record->state == "stopped" ? "container stopped" : "still running",
                                container_json(ctx, *record));
       });
+
+  management.add("GET", "/v1/containers/{ref}/attach", "container.attach", api::Severity::high,
+                 [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto record = ctx.containers->inspect(req.params["ref"]);
+                   if (!record) co_return api::failure(record.error());
+                   audit_container(req, *record);
+                   auto socket = ctx.containers->attach_socket(record->id);
+                   if (!socket) co_return api::failure(socket.error());
+                   ApiResponse resp;
+                   resp.status = 101;
+                   resp.message = "attach session ended";
+                   resp.upgrade = [path = *socket](api::WebSocketChannel& ws) {
+                     return bridge_to_shim(ws, path);
+                   };
+                   co_return resp;
+                 });
 
   // Networks
   management.add("GET", "/v1/networks", "network.list", api::Severity::information,

@@ -88,19 +88,19 @@ Result<Client> Client::create(ClientOptions options) {
   return c;
 }
 
-Result<HttpResult> Client::request(std::string_view method, std::string_view target,
-                                   std::string_view body, std::string_view content_type) {
+Result<std::unique_ptr<TlsConnection>> Client::connect() {
   try {
-    asio::io_context io;
-    ssl::context ctx(ssl::context::tls_client);
+    auto conn = std::make_unique<TlsConnection>();
+    auto& ctx = conn->ctx;
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_3_VERSION);
     ctx.add_certificate_authority(asio::buffer(ca_pem_));
     ctx.use_certificate_chain(asio::buffer(cert_pem_));
     ctx.use_private_key(asio::buffer(key_pem_), ssl::context::pem);
     ctx.set_verify_mode(ssl::verify_peer);
 
-    asio::ip::tcp::resolver resolver(io);
-    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+    asio::ip::tcp::resolver resolver(conn->io);
+    conn->stream.emplace(conn->io, ctx);
+    auto& stream = *conn->stream;
     // Check the server certificate names this host (DNS or IP SAN).
     boost::system::error_code ip_ec;
     asio::ip::make_address(endpoint_.host, ip_ec);
@@ -128,7 +128,19 @@ Result<HttpResult> Client::request(std::string_view method, std::string_view tar
     if (ec)
       return failf(Errc::unavailable, "tls handshake with condenserd at {} failed: {}",
                    endpoint_.display(), ec.message());
+    return conn;
+  } catch (const boost::system::system_error& e) {
+    return failf(Errc::internal, "load client tls material from {}: {}", options_.pki_dir.string(),
+                 e.what());
+  }
+}
 
+Result<HttpResult> Client::request(std::string_view method, std::string_view target,
+                                   std::string_view body, std::string_view content_type) {
+  RAIND_TRY_ASSIGN(auto conn, connect());
+  auto& stream = *conn->stream;
+  boost::system::error_code ec;
+  try {
     http::request<http::string_body> req{http::string_to_verb(std::string(method)),
                                          std::string(target), 11};
     req.set(http::field::host, endpoint_.display());
@@ -155,7 +167,7 @@ Result<HttpResult> Client::request(std::string_view method, std::string_view tar
     stream.shutdown(ec);  // best effort
     return out;
   } catch (const boost::system::system_error& e) {
-    return failf(Errc::internal, "load client tls material from {}: {}", options_.pki_dir.string(),
+    return failf(Errc::unavailable, "request to condenserd at {} failed: {}", endpoint_.display(),
                  e.what());
   }
 }

@@ -5,8 +5,14 @@
 // Errors are phrased for operators: they say what to do next.
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
 
 #include "raind/error.hpp"
@@ -36,6 +42,14 @@ struct HttpResult {
   std::string body;
 };
 
+// One mutually authenticated TLS connection to condenserd, for protocols that take over the
+// connection (the WebSocket attach).
+struct TlsConnection {
+  boost::asio::io_context io;
+  boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_client};
+  std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> stream;
+};
+
 class Client {
  public:
   static Result<Client> create(ClientOptions options);
@@ -46,6 +60,8 @@ class Client {
   // JSON API call: returns the envelope's data, or the daemon's message as the error.
   Result<nlohmann::json> call(std::string_view method, std::string_view target,
                               const nlohmann::json& body = nullptr);
+
+  Result<std::unique_ptr<TlsConnection>> connect();
 
   const Endpoint& endpoint() const { return endpoint_; }
 

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <thread>
 
+#include "raind-cli/client/attach.hpp"
 #include "raind-cli/commands/commands.hpp"
 #include "raind-cli/output/containers_format.hpp"
 #include "raind-cli/output/table.hpp"
@@ -114,15 +115,35 @@ Result<nlohmann::json> stream_until_stopped(Client& client, const std::string& i
   }
 }
 
-Status interactive_unavailable() {
-  return fail(Errc::unsupported,
-              "interactive attach is not available yet; use -d and 'raind container exec'");
-}
-
 int exit_code_of(const nlohmann::json& container) {
   if (container.contains("exit_code") && container["exit_code"].is_number_integer())
     return container["exit_code"].get<int>();
   return 1;
+}
+
+Status interactive_exec_unavailable() {
+  return fail(Errc::unsupported,
+              "interactive exec (-t) is not available yet; run the command without -t, or "
+              "attach to a container started with -t");
+}
+
+// Attaches the terminal; `start_after` starts the container once the session is up. Returns the
+// exit code for the process: the container's when it ended, 0 after a detach.
+Result<int> attach_session(Client& client, const std::string& id, bool start_after) {
+  std::function<Status()> starter;
+  if (start_after)
+    starter = [&client, id]() -> Status {
+      RAIND_TRY(client.call("POST", ref_path(id, "start")));
+      return ok();
+    };
+  RAIND_TRY_ASSIGN(auto end, attach_terminal(client, ref_path(id, "attach"), starter));
+  if (end == AttachEnd::detached) {
+    std::fprintf(stderr, "\r\ndetached from %s (raind container attach %s)\r\n", id.c_str(),
+                 id.c_str());
+    return 0;
+  }
+  RAIND_TRY_ASSIGN(auto stopped, wait_stopped(client, id));
+  return exit_code_of(stopped);
 }
 
 }  // namespace
@@ -144,9 +165,10 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
     }
     sub->callback([&g, sub, flags, is_run] {
       run_command(g, [&](Client& client) -> Status {
-        if (is_run && flags->tty && !flags->detach) return interactive_unavailable();
         RAIND_TRY_ASSIGN(auto body, create_body(*flags, sub->remaining()));
-        if (is_run) body["start"] = true;
+        const bool interactive = is_run && flags->tty && !flags->detach;
+        // An interactive run attaches before the start so no output is lost.
+        if (is_run && !interactive) body["start"] = true;
         RAIND_TRY_ASSIGN(auto created, client.call("POST", "/v1/containers", body));
         const std::string id = created.value("id", "");
         if (!is_run) {
@@ -155,6 +177,15 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
         }
         if (flags->detach) {
           std::printf("%s\n", id.c_str());
+          return ok();
+        }
+        if (interactive) {
+          RAIND_TRY_ASSIGN(int code, attach_session(client, id, true));
+          if (flags->remove) {
+            RAIND_TRY(wait_stopped(client, id));
+            RAIND_TRY(client.call("DELETE", ref_path(id) + "?force=1"));
+          }
+          g.exit_code = code;
           return ok();
         }
         RAIND_TRY_ASSIGN(auto stopped, stream_until_stopped(client, id));
@@ -172,7 +203,11 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
   start->add_flag("-t,--tty", *start_tty, "attach a terminal");
   start->callback([&g, start_ref, start_tty] {
     run_command(g, [&](Client& client) -> Status {
-      if (*start_tty) return interactive_unavailable();
+      if (*start_tty) {
+        RAIND_TRY_ASSIGN(auto c, client.call("GET", ref_path(*start_ref)));
+        RAIND_TRY_ASSIGN(g.exit_code, attach_session(client, c.value("id", ""), true));
+        return ok();
+      }
       RAIND_TRY(client.call("POST", ref_path(*start_ref, "start")));
       std::printf("container: %s started\n", start_ref->c_str());
       return ok();
@@ -319,7 +354,7 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
   exec->prefix_command();
   exec->callback([&g, exec, exec_env, exec_workdir, exec_user, exec_tty] {
     run_command(g, [&](Client& client) -> Status {
-      if (*exec_tty) return interactive_unavailable();
+      if (*exec_tty) return interactive_exec_unavailable();
       auto rest = exec->remaining();
       if (rest.size() < 2)
         return fail(Errc::invalid_argument, "usage: exec CONTAINER COMMAND [ARG...]");
@@ -331,6 +366,26 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
       write_out(stdout, data.value("stdout", ""));
       write_out(stderr, data.value("stderr", ""));
       g.exit_code = data.value("exit_code", 1);
+      return ok();
+    });
+  });
+
+  auto* attach = container->add_subcommand(
+      "attach", "attach this terminal to a container started with -t (detach: Ctrl-P Ctrl-Q)");
+  auto attach_ref = std::make_shared<std::string>();
+  attach->add_option("container", *attach_ref, "id, id prefix or name")->required();
+  attach->callback([&g, attach_ref] {
+    run_command(g, [&](Client& client) -> Status {
+      RAIND_TRY_ASSIGN(auto c, client.call("GET", ref_path(*attach_ref)));
+      // The daemon refuses too; asking first gives its reason rather than a failed upgrade.
+      if (!c.value("tty", false))
+        return failf(Errc::conflict,
+                     "container '{}' has no terminal (created without -t); use logs and exec",
+                     *attach_ref);
+      if (c.value("state", "") != "running")
+        return failf(Errc::conflict, "container '{}' is not running", *attach_ref);
+      std::fprintf(stderr, "Attached. Detach with Ctrl-P Ctrl-Q\r\n");
+      RAIND_TRY_ASSIGN(g.exit_code, attach_session(client, c.value("id", ""), false));
       return ok();
     });
   });

@@ -2,7 +2,11 @@
 // mount and PID namespaces, with the fixture busybox image. Each test gets its own daemon and
 // state root; containers go under the sandbox's cgroup parent.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 
 #include <fstream>
 #include <regex>
@@ -73,6 +77,74 @@ std::vector<std::string> leftover_cgroups() {
   return out;
 }
 
+// A program on a pseudo-terminal, as an operator's shell would run it.
+class PtyProcess {
+ public:
+  explicit PtyProcess(const std::vector<std::string>& argv) {
+    winsize size{24, 80, 0, 0};
+    pid_ = ::forkpty(&master_, nullptr, nullptr, &size);
+    if (pid_ == 0) {
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  ~PtyProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+  void type(std::string_view text) { (void)!::write(master_, text.data(), text.size()); }
+  void resize(unsigned short rows, unsigned short cols) {
+    winsize size{rows, cols, 0, 0};
+    ::ioctl(master_, TIOCSWINSZ, &size);  // the kernel sends SIGWINCH to the foreground group
+  }
+  // Reads whatever arrives within `limit`.
+  void drain(std::chrono::milliseconds limit) {
+    pollfd p{master_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return;
+    char buf[4096];
+    ssize_t n = ::read(master_, buf, sizeof buf);
+    if (n > 0) output_.append(buf, static_cast<std::size_t>(n));
+  }
+  // Reads until `needle` appears in the output after what earlier calls matched.
+  bool read_until(const std::string& needle,
+                  std::chrono::seconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (output_.find(needle, consumed_) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      drain(std::chrono::milliseconds(100));
+    }
+    consumed_ = output_.find(needle, consumed_) + needle.size();
+    return true;
+  }
+  // Exit code once the program ends (reading the terminal meanwhile), -1 on timeout.
+  int wait(std::chrono::seconds limit = std::chrono::seconds(10)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      drain(std::chrono::milliseconds(50));
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        drain(std::chrono::milliseconds(50));
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+    }
+    return -1;
+  }
+  const std::string& output() const { return output_; }
+
+ private:
+  pid_t pid_ = -1;
+  int master_ = -1;
+  std::string output_;
+  std::size_t consumed_ = 0;
+};
+
 class Containers : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -109,6 +181,12 @@ class Containers : public ::testing::Test {
     if (!daemon_->start(std::move(env))) return false;
     host_ = "https://" + daemon_->management();
     return true;
+  }
+
+  std::vector<std::string> raind_argv(std::vector<std::string> args) const {
+    args.insert(args.begin(), {(bin_dir() / "raind").string(), "--pki-dir",
+                               daemon_->pki_dir().string(), "--host", host_});
+    return args;
   }
 
   raind::testing::Run raind(std::vector<std::string> args) const {
@@ -447,4 +525,38 @@ TEST_F(Containers, NetworksCreateListRemove) {
   EXPECT_EQ(raind({"network", "rm", "backend"}).code, 0);
   EXPECT_NE(raind({"network", "create", "this-name-is-too-long"}).code, 0);
   EXPECT_NE(raind({"network", "rm", "raind0"}).code, 0);
+}
+
+TEST_F(Containers, InteractiveTerminalRunResizeDetachAttach) {
+  {
+    PtyProcess run(
+        raind_argv({"container", "run", "-t", "--name", "shell", "busybox:latest", "sh"}));
+    // The typed line is echoed as typed; only the shell's output joins the two halves.
+    run.type("echo hel\"\"lo\r");
+    ASSERT_TRUE(run.read_until("hello")) << run.output() << daemon_->output();
+    run.resize(40, 100);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    run.type("stty size\r");
+    EXPECT_TRUE(run.read_until("40 100")) << run.output();
+    run.type("\x10\x11");  // Ctrl-P Ctrl-Q
+    EXPECT_EQ(run.wait(), 0) << run.output();
+    EXPECT_NE(run.output().find("detached"), std::string::npos) << run.output();
+  }
+  EXPECT_EQ(inspect("shell").value("state", ""), "running");
+  {
+    PtyProcess attach(raind_argv({"container", "attach", "shell"}));
+    ASSERT_TRUE(attach.read_until("Detach with Ctrl-P Ctrl-Q")) << attach.output();
+    attach.type("echo again\"\"x\r");
+    EXPECT_TRUE(attach.read_until("againx")) << attach.output();
+    attach.type("exit 3\r");
+    EXPECT_EQ(attach.wait(), 3) << attach.output();
+  }
+  EXPECT_TRUE(wait_for_state("shell", "stopped"));
+  EXPECT_EQ(inspect("shell").value("exit_code", -1), 3);
+  // The terminal's output is the container's log too.
+  EXPECT_NE(raind({"container", "logs", "shell"}).out.find("againx"), std::string::npos);
+  // Attach needs a terminal container that is running.
+  auto refused = raind({"container", "attach", "shell"});
+  EXPECT_NE(refused.code, 0);
+  EXPECT_NE(refused.err.find("not running"), std::string::npos) << refused.err;
 }
