@@ -757,33 +757,82 @@ awaitable<Status> ContainerService::finish_delete(const ContainerRecord& record)
   co_return ok();
 }
 
-awaitable<Result<ExecResult>> ContainerService::exec(std::string ref, ExecRequest request) {
-  RAIND_CO_TRY_ASSIGN(auto record, resolve(ref));
-  if (request.command.empty()) co_return fail(Errc::invalid_argument, "exec needs a command");
+Result<std::vector<std::string>> ContainerService::exec_args(const ContainerRecord& record,
+                                                             const ExecRequest& request) {
+  if (request.command.empty()) return fail(Errc::invalid_argument, "exec needs a command");
   if (record.state != "running" || has_exited(record))
-    co_return failf(Errc::conflict, "container '{}' is not running", record.name);
-  std::vector<std::string> args{"exec"};
+    return failf(Errc::conflict, "container '{}' is not running", record.name);
+  std::vector<std::string> args;
   if (!request.workdir.empty()) {
     if (request.workdir.front() != '/')
-      co_return failf(Errc::invalid_argument, "workdir '{}' must be absolute", request.workdir);
+      return failf(Errc::invalid_argument, "workdir '{}' must be absolute", request.workdir);
     args.insert(args.end(), {"--cwd", request.workdir});
   }
   for (const auto& e : request.env) {
     if (e.empty() || e.front() == '=' || e.find('=') == std::string::npos)
-      co_return failf(Errc::invalid_argument, "env entry '{}' is not KEY=VALUE", e);
+      return failf(Errc::invalid_argument, "env entry '{}' is not KEY=VALUE", e);
     args.insert(args.end(), {"--env", e});
   }
   if (!request.user.empty()) {
     auto ok_char = [](char c) { return (c >= '0' && c <= '9') || c == ':'; };
     if (!std::all_of(request.user.begin(), request.user.end(), ok_char))
-      co_return failf(Errc::invalid_argument, "exec user '{}' must be uid[:gid]", request.user);
+      return failf(Errc::invalid_argument, "exec user '{}' must be uid[:gid]", request.user);
     args.insert(args.end(), {"--user", request.user});
   }
   args.push_back(record.id);
   args.insert(args.end(), request.command.begin(), request.command.end());
+  return args;
+}
+
+awaitable<Result<ExecResult>> ContainerService::exec(std::string ref, ExecRequest request) {
+  RAIND_CO_TRY_ASSIGN(auto record, resolve(ref));
+  RAIND_CO_TRY_ASSIGN(auto args, exec_args(record, request));
+  args.insert(args.begin(), "exec");
   auto result = co_await system::run_async(droplet_argv(std::move(args)));
   if (!result) co_return std::unexpected(result.error());
   co_return ExecResult{result->status.shell_code(), std::move(result->out), std::move(result->err)};
+}
+
+awaitable<Result<std::int64_t>> ContainerService::exec_terminal(std::string ref,
+                                                                ExecRequest request) {
+  RAIND_CO_TRY_ASSIGN(auto record, resolve(ref));
+  RAIND_CO_TRY_ASSIGN(auto args, exec_args(record, request));
+  // The session lives under its own droplet shim (exec-<pid>.sock), like the container's.
+  const fs::path pid_file =
+      runtime_dir(record.id) / fmt::format("exec-pending-{}.pid", new_container_id());
+  args.insert(args.begin(), {"exec", "--tty", "--tty-shim", "--pid-file", pid_file.string()});
+  auto result = co_await system::run_async(droplet_argv(std::move(args)), timeout_of(60));
+  if (!result) co_return std::unexpected(result.error());
+  auto pid_text = sys::read_file(pid_file);
+  std::error_code ec;
+  fs::remove(pid_file, ec);
+  if (result->status.shell_code() != 0) co_return std::unexpected(runtime_error("exec", *result));
+  if (!pid_text) co_return failf(Errc::internal, "runtime: exec did not report its pid");
+  std::int64_t pid = 0;
+  auto text = trim(*pid_text);
+  auto [ptr, parse_ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
+  if (parse_ec != std::errc() || pid <= 0)
+    co_return failf(Errc::internal, "runtime: exec reported pid '{}'", text);
+  co_return pid;
+}
+
+Result<ExecSession> ContainerService::exec_session(const std::string& ref, std::int64_t pid) {
+  RAIND_TRY_ASSIGN(auto record, resolve(ref));
+  ExecSession session;
+  const fs::path dir = runtime_dir(record.id);
+  session.socket = dir / fmt::format("exec-{}.sock", pid);
+  session.log = dir / fmt::format("exec-{}.log", pid);
+  const fs::path exit_file = dir / fmt::format("exec-{}.exit.json", pid);
+  if (!fs::exists(session.log) && !fs::exists(exit_file))
+    return failf(Errc::not_found, "container '{}' has no exec session {}", record.name, pid);
+  if (auto text = sys::read_file(exit_file)) {
+    auto doc = nlohmann::json::parse(*text, nullptr, false);
+    if (doc.is_object()) {
+      int signal = doc.value("signal", 0);
+      session.exit_code = signal ? 128 + signal : doc.value("exit_code", -1);
+    }
+  }
+  return session;
 }
 
 awaitable<Result<ContainerRecord>> ContainerService::wait(std::string ref,

@@ -59,6 +59,12 @@ struct ExecResult {
   std::string err;
 };
 
+struct ExecSession {
+  std::filesystem::path socket;  // the shim's attach socket
+  std::filesystem::path log;     // everything the session printed so far
+  std::optional<int> exit_code;  // once it ended
+};
+
 struct NetworkView {
   std::string name;
   std::string subnet;
@@ -83,6 +89,9 @@ class ContainerService {
   boost::asio::awaitable<Result<ContainerRecord>> kill(std::string ref, std::string signal);
   boost::asio::awaitable<Result<std::string>> remove(std::string ref, bool force);
   boost::asio::awaitable<Result<ExecResult>> exec(std::string ref, ExecRequest request);
+  // A terminal session (exec -t) under droplet's shim; returns its pid for exec_session().
+  boost::asio::awaitable<Result<std::int64_t>> exec_terminal(std::string ref, ExecRequest request);
+  Result<ExecSession> exec_session(const std::string& ref, std::int64_t pid);
   // Returns once the container is stopped, or after `limit` with its current state (clients
   // poll again: a request must not outlive the client's timeout).
   boost::asio::awaitable<Result<ContainerRecord>> wait(std::string ref,
@@ -114,6 +123,8 @@ class ContainerService {
   std::filesystem::path bundle_dir(const std::string& id) const;
   std::filesystem::path runtime_dir(const std::string& id) const;
   std::vector<std::string> droplet_argv(std::vector<std::string> args) const;
+  Result<std::vector<std::string>> exec_args(const ContainerRecord& record,
+                                             const ExecRequest& request);
 
   Status write_bundle(const ContainerRecord& record, const CreateRequest& request,
                       const images::ImageRecord& image);

@@ -15,6 +15,7 @@
 #include "condenser/api/envelope.hpp"
 #include "condenser/api/strict_json.hpp"
 #include "condenser/handlers/context.hpp"
+#include "raind/sys/files.hpp"
 
 namespace raind::condenser::handlers {
 
@@ -48,7 +49,8 @@ std::optional<std::size_t> parse_count(const std::optional<std::string>& text) {
 
 // Copies the client's bytes (attach frames, docs/api-containers.md) into the shim's socket and
 // the terminal's output back, until either side ends.
-awaitable<void> bridge_to_shim(api::WebSocketChannel& ws, std::filesystem::path socket_path) {
+awaitable<void> bridge_to_shim(api::WebSocketChannel& ws, std::filesystem::path socket_path,
+                               std::string replay = {}) {
   namespace asio = boost::asio;
   auto executor = co_await asio::this_coro::executor;
   asio::local::stream_protocol::socket shim(executor);
@@ -58,6 +60,8 @@ awaitable<void> bridge_to_shim(api::WebSocketChannel& ws, std::filesystem::path 
     co_await ws.close(1013, "target not ready");
     co_return;
   }
+  // What an exec session printed before the client arrived (its first prompt).
+  if (!replay.empty() && !co_await ws.write(replay)) co_return;
   asio::steady_timer finished(executor, asio::steady_timer::time_point::max());
   bool output_done = false;
   asio::co_spawn(
@@ -206,10 +210,14 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
         exec.user = user->value_or("");
         auto tty = object->optional_bool("tty");
         if (!tty) co_return api::failure(tty.error());
-        if (tty->value_or(false))
-          co_return api::failure(400, "interactive exec (tty) is not supported yet");
         if (auto s = object->finish(); !s) co_return api::failure(s.error());
         req.audit_extra["command"] = exec.command;
+        if (tty->value_or(false)) {
+          auto pid = co_await ctx.containers->exec_terminal(req.params["ref"], std::move(exec));
+          if (!pid) co_return api::failure(pid.error());
+          req.audit_extra["exec_id"] = *pid;
+          co_return api::success("exec session started", {{"exec_id", *pid}}, 201);
+        }
         auto result = co_await ctx.containers->exec(req.params["ref"], std::move(exec));
         if (!result) co_return api::failure(result.error());
         req.audit_extra["exit_code"] = result->exit_code;
@@ -247,6 +255,42 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
                    resp.message = "attach session ended";
                    resp.upgrade = [path = *socket](api::WebSocketChannel& ws) {
                      return bridge_to_shim(ws, path);
+                   };
+                   co_return resp;
+                 });
+
+  management.add(
+      "GET", "/v1/containers/{ref}/exec/{exec_id}", "container.exec_inspect",
+      api::Severity::information, [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+        auto pid = parse_count(req.params["exec_id"]);
+        if (!pid) co_return api::failure(400, "exec id must be a number");
+        auto session =
+            ctx.containers->exec_session(req.params["ref"], static_cast<std::int64_t>(*pid));
+        if (!session) co_return api::failure(session.error());
+        co_return api::success(
+            "exec session", {{"exec_id", *pid},
+                             {"running", !session->exit_code.has_value()},
+                             {"exit_code", session->exit_code ? nlohmann::json(*session->exit_code)
+                                                              : nlohmann::json()}});
+      });
+
+  management.add("GET", "/v1/containers/{ref}/exec/{exec_id}/attach", "container.exec_attach",
+                 api::Severity::high, [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   auto pid = parse_count(req.params["exec_id"]);
+                   if (!pid) co_return api::failure(400, "exec id must be a number");
+                   auto session = ctx.containers->exec_session(req.params["ref"],
+                                                               static_cast<std::int64_t>(*pid));
+                   if (!session) co_return api::failure(session.error());
+                   if (session->exit_code)
+                     co_return api::failure(409, fmt::format("exec session {} has ended", *pid));
+                   req.audit_extra["exec_id"] = *pid;
+                   std::string replay;
+                   if (auto text = sys::read_file(session->log)) replay = std::move(*text);
+                   ApiResponse resp;
+                   resp.status = 101;
+                   resp.message = "exec session ended";
+                   resp.upgrade = [path = session->socket, replay](api::WebSocketChannel& ws) {
+                     return bridge_to_shim(ws, path, replay);
                    };
                    co_return resp;
                  });

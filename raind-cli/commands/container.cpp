@@ -121,12 +121,6 @@ int exit_code_of(const nlohmann::json& container) {
   return 1;
 }
 
-Status interactive_exec_unavailable() {
-  return fail(Errc::unsupported,
-              "interactive exec (-t) is not available yet; run the command without -t, or "
-              "attach to a container started with -t");
-}
-
 // Attaches the terminal; `start_after` starts the container once the session is up. Returns the
 // exit code for the process: the container's when it ended, 0 after a detach.
 Result<int> attach_session(Client& client, const std::string& id, bool start_after) {
@@ -354,7 +348,6 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
   exec->prefix_command();
   exec->callback([&g, exec, exec_env, exec_workdir, exec_user, exec_tty] {
     run_command(g, [&](Client& client) -> Status {
-      if (*exec_tty) return interactive_exec_unavailable();
       auto rest = exec->remaining();
       if (rest.size() < 2)
         return fail(Errc::invalid_argument, "usage: exec CONTAINER COMMAND [ARG...]");
@@ -362,6 +355,27 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
       if (!exec_env->empty()) body["env"] = *exec_env;
       if (!exec_workdir->empty()) body["workdir"] = *exec_workdir;
       if (!exec_user->empty()) body["user"] = *exec_user;
+      if (*exec_tty) {
+        body["tty"] = true;
+        RAIND_TRY_ASSIGN(auto started, client.call("POST", ref_path(rest.front(), "exec"), body));
+        const std::string session =
+            ref_path(rest.front(), "exec") + "/" + std::to_string(started.value("exec_id", 0));
+        RAIND_TRY_ASSIGN(auto end, attach_terminal(client, session + "/attach"));
+        if (end == AttachEnd::detached) {
+          std::fprintf(stderr, "\r\ndetached from the exec session\r\n");
+          return ok();
+        }
+        // The shim records the exit status just after the terminal closes.
+        for (int i = 0; i < 100; ++i) {
+          RAIND_TRY_ASSIGN(auto state, client.call("GET", session));
+          if (!state.value("running", true)) {
+            g.exit_code = exit_code_of(state);
+            return ok();
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return fail(Errc::timeout, "the exec session closed but reported no exit status");
+      }
       RAIND_TRY_ASSIGN(auto data, client.call("POST", ref_path(rest.front(), "exec"), body));
       write_out(stdout, data.value("stdout", ""));
       write_out(stderr, data.value("stderr", ""));

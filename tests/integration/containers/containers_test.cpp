@@ -544,6 +544,14 @@ TEST_F(Containers, InteractiveTerminalRunResizeDetachAttach) {
   }
   EXPECT_EQ(inspect("shell").value("state", ""), "running");
   {
+    // exec -t: a second terminal in the same container, with its own exit code.
+    PtyProcess exec(raind_argv({"container", "exec", "-t", "shell", "sh"}));
+    exec.type("echo in\"\"side\r");
+    EXPECT_TRUE(exec.read_until("inside")) << exec.output();
+    exec.type("exit 4\r");
+    EXPECT_EQ(exec.wait(), 4) << exec.output();
+  }
+  {
     PtyProcess attach(raind_argv({"container", "attach", "shell"}));
     ASSERT_TRUE(attach.read_until("Detach with Ctrl-P Ctrl-Q")) << attach.output();
     attach.type("echo again\"\"x\r");
