@@ -22,6 +22,71 @@ jq --arg cg "$cgroup_parent/demo" '
                       "devices": [{"allow": false, "access": "rwm"}]}' \
   "$image_dir/bundle/config.json" > "$bundle/config.json"
 
+# ---- The whole stack: raind → condenserd → droplet ----
+daemon_root="$RAIND_TEST_ROOT/condenserd"
+mkdir -p "$daemon_root"
+cat > "$daemon_root/condenserd.yaml" <<CONF
+state_dir: $daemon_root/state
+run_dir: $daemon_root/run
+log_dir: $daemon_root/log
+pki_dir: $daemon_root/pki
+listen:
+  management: 127.0.0.1:0
+  hooks: 127.0.0.1:0
+  ca: 127.0.0.1:0
+runtime:
+  cgroup_parent: $cgroup_parent/containers
+  nameservers: [${RAIND_OUTSIDE_DNS:-198.51.100.2}]
+  stop_timeout_s: 2
+CONF
+say "condenserd: the control plane (mTLS API, PKI, SQLite state, networking), here on loopback"
+"$RAIND_BIN_DIR/condenserd" --config "$daemon_root/condenserd.yaml" >"$daemon_root/condenserd.out" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 1 200); do [ -s "$daemon_root/run/listeners.json" ] && break; sleep 0.05; done
+raind() { "$RAIND_BIN_DIR/raind" --pki-dir "$daemon_root/pki" \
+  --host "https://$(jq -r .management "$daemon_root/run/listeners.json")" "$@"; }
+show() { printf '\033[2m$ raind %s\033[0m\n' "$*"; raind "$@"; }
+show system info | head -n 6
+
+say "images come from a tarball here (no internet): the busybox image as an OCI layout"
+show image import "$image_dir/busybox-oci.tar" --name busybox:latest
+
+say "a web server with its own address, identity and limits; port 8080 published"
+show container run -d --name web -p 8080:80 --memory 64m busybox:latest httpd -f -p 80 -h /etc
+show container ls
+raind container inspect web | jq '{id, ip, veth, spiffe_id, ports}'
+if [ -n "${RAIND_OUTSIDE_NETNS:-}" ]; then
+  say "from another host (the 'outside' namespace), through the published port"
+  sleep 0.3
+  printf '\033[2m$ curl http://198.51.100.1:8080/hostname   # from %s\033[0m\n' "$RAIND_OUTSIDE_NETNS"
+  ip netns exec "$RAIND_OUTSIDE_NETNS" curl -sS --max-time 3 http://198.51.100.1:8080/hostname
+fi
+
+say "exec returns the output and the exit code"
+show container exec web sh -c 'echo "I am $(hostname) at $(ip -4 -o addr show eth0 | awk "{print \$4}")"; ping -c1 -W2 10.166.0.254 | tail -1'
+
+say "a limit that holds: 32 MiB, and the shell tries to hold 64 MiB"
+set +e
+show container run --rm --name hog --memory 32m busybox:latest sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived'
+echo "exit status: $?"
+set -e
+
+say "live restore: condenserd is killed (-9) and restarted; the container never notices"
+kill -9 "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+"$RAIND_BIN_DIR/condenserd" --config "$daemon_root/condenserd.yaml" >>"$daemon_root/condenserd.out" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 1 200); do
+  [ "$(jq -r .pid "$daemon_root/run/listeners.json" 2>/dev/null)" = "$daemon_pid" ] && break; sleep 0.05
+done
+show container ls
+show container stop web
+show container rm web
+say "every API call is in the audit log, with the caller's SPIFFE id"
+jq -c 'select(.action | startswith("container.")) | {action, target: .target.container_name, who: .actor.spiffe_id, code: .result.code}' \
+  "$daemon_root/log/raind_audit.jsonl" | tail -n 6
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+
+# ---- droplet on its own ----
 say "droplet is an OCI runtime with runc's command line"
 run "$droplet" --version
 

@@ -27,5 +27,5 @@ bash scripts/build-test-image.sh "$image_dir" >/dev/null
 echo "rootfs, OCI bundle, OCI image layout and docker-archive in $image_dir"
 
 step "entering a sandbox: fresh network + mount namespaces, temporary roots, nested cgroup"
-bash scripts/sandbox.sh --no-outside -- bash scripts/demo-steps.sh "$image_dir"
+bash scripts/sandbox.sh -- bash scripts/demo-steps.sh "$image_dir"
 step "done: the sandbox and everything in it are gone"

@@ -181,6 +181,7 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
         }
         if (api::query_flag(req.query, "follow"))
           co_return api::failure(400, "follow=1 is not supported yet; poll with tail_lines");
+        if (auto record = ctx.containers->inspect(req.params["ref"])) audit_container(req, *record);
         auto text = ctx.containers->logs(req.params["ref"], tail);
         if (!text) co_return api::failure(text.error());
         ApiResponse resp;
@@ -212,6 +213,7 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
         if (!tty) co_return api::failure(tty.error());
         if (auto s = object->finish(); !s) co_return api::failure(s.error());
         req.audit_extra["command"] = exec.command;
+        if (auto record = ctx.containers->inspect(req.params["ref"])) audit_container(req, *record);
         if (tty->value_or(false)) {
           auto pid = co_await ctx.containers->exec_terminal(req.params["ref"], std::move(exec));
           if (!pid) co_return api::failure(pid.error());
