@@ -97,4 +97,28 @@ std::unexpected<Error> fail_errno(int err, std::string what) {
   return std::unexpected<Error>(Error::from_errno(err, std::move(what)));
 }
 
+Errc errc_from_http_status(unsigned status) noexcept {
+  switch (status) {
+    case 400:
+    case 413:
+    case 431:
+      return Errc::invalid_argument;
+    case 401:
+      return Errc::unauthenticated;
+    case 403:
+      return Errc::permission_denied;
+    case 404:
+      return Errc::not_found;
+    case 409:
+      return Errc::conflict;
+    case 408:
+    case 504:
+      return Errc::timeout;
+    case 503:
+      return Errc::unavailable;
+    default:
+      return Errc::internal;
+  }
+}
+
 }  // namespace raind

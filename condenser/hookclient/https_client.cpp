@@ -165,29 +165,7 @@ Result<HttpsReply> https_request(const HttpsEndpoint& endpoint, const TlsMateria
 }
 
 Error reply_error(const HttpsReply& reply) {
-  Errc code = Errc::internal;
-  switch (reply.status) {
-    case 400:
-      code = Errc::invalid_argument;
-      break;
-    case 401:
-      code = Errc::unauthenticated;
-      break;
-    case 403:
-      code = Errc::permission_denied;
-      break;
-    case 404:
-      code = Errc::not_found;
-      break;
-    case 409:
-      code = Errc::conflict;
-      break;
-    case 503:
-      code = Errc::unavailable;
-      break;
-    default:
-      break;
-  }
+  const Errc code = errc_from_http_status(reply.status);
   auto j = nlohmann::json::parse(reply.body, nullptr, false);
   std::string message;
   if (j.is_object() && j.contains("message") && j["message"].is_string())

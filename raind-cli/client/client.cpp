@@ -176,26 +176,7 @@ Result<nlohmann::json> Client::call(std::string_view method, std::string_view ta
                                     const nlohmann::json& body) {
   RAIND_TRY_ASSIGN(auto res, request(method, target, body.is_null() ? "" : body.dump()));
   if (res.status >= 400) {
-    Errc code = Errc::internal;
-    switch (res.status) {
-      case 400:
-        code = Errc::invalid_argument;
-        break;
-      case 401:
-        code = Errc::unauthenticated;
-        break;
-      case 403:
-        code = Errc::permission_denied;
-        break;
-      case 404:
-        code = Errc::not_found;
-        break;
-      case 409:
-        code = Errc::conflict;
-        break;
-      default:
-        break;
-    }
+    const Errc code = errc_from_http_status(res.status);
     return std::unexpected(Error(code, envelope_message(res)));
   }
   auto j = nlohmann::json::parse(res.body, nullptr, false);

@@ -28,6 +28,8 @@ enum class Errc {
 };
 
 std::string_view errc_name(Errc code) noexcept;
+// How a client reads an HTTP error status from condenserd (the inverse of the API's mapping).
+Errc errc_from_http_status(unsigned status) noexcept;
 
 class Error {
  public:
