@@ -507,6 +507,9 @@ awaitable<void> accept_loop(std::shared_ptr<Server::Shared> shared, ListenerStat
     if constexpr (std::is_same_v<Socket, asio::ip::tcp::socket>) {
       auto ep = socket.remote_endpoint(ec);
       if (!ec) peer.address = ep.address().to_string();
+      // Headers and body leave as separate TLS records: without this, Nagle holds the second
+      // until the client's delayed ACK (40 ms per request).
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
     } else {
       ucred cred{};
       socklen_t len = sizeof cred;

@@ -841,6 +841,11 @@ awaitable<Result<ContainerRecord>> ContainerService::wait(std::string ref,
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (true) {
     RAIND_CO_TRY_ASSIGN(auto fresh, load(record.id));
+    // Noticed here first, the exit is recorded now rather than at the next liveness tick.
+    if (fresh.state == "running" && !busy_.count(fresh.id) && has_exited(fresh)) {
+      co_await handle_exit(fresh);
+      continue;
+    }
     if (fresh.state == "stopped" || std::chrono::steady_clock::now() >= deadline) co_return fresh;
     if (fresh.state == "created")
       co_return failf(Errc::conflict, "container '{}' is not running", fresh.name);
@@ -890,6 +895,26 @@ Status ContainerService::on_hook(const std::string& event, const std::string& id
 // ---------------------------------------------------------------------------------------------
 // Liveness and reconciliation
 
+awaitable<void> ContainerService::handle_exit(ContainerRecord record) {
+  record_exit(record);
+  log()->info("container {} ({}) exited with {}{}", record.id, record.name,
+              record.exit_code.value_or(-1), record.oom_killed ? " (OOM killed)" : "");
+  if (auto s = save(record); !s) {
+    log()->error("record exit of {}: {}", record.id, s.error().what());
+    co_return;
+  }
+  if (record.stop_requested ||
+      !should_restart(record.restart, record.exit_code.value_or(-1), record.restart_count))
+    co_return;
+  BusyGuard busy(*this, record.id);
+  record.restart_count += 1;
+  if (auto s = save(record); !s) co_return;
+  log()->info("restarting {} ({}), policy {}, restart {}", record.id, record.name,
+              record.restart.to_string(), record.restart_count);
+  auto restarted = co_await start_locked(record);
+  if (!restarted) log()->error("restart of {} failed: {}", record.id, restarted.error().what());
+}
+
 awaitable<void> ContainerService::liveness_loop() {
   while (true) {
     co_await sleep_for(options_.liveness_period);
@@ -900,23 +925,7 @@ awaitable<void> ContainerService::liveness_loop() {
     }
     for (auto& record : *records) {
       if (record.state != "running" || busy_.count(record.id) || !has_exited(record)) continue;
-      record_exit(record);
-      log()->info("container {} ({}) exited with {}{}", record.id, record.name,
-                  record.exit_code.value_or(-1), record.oom_killed ? " (OOM killed)" : "");
-      if (auto s = save(record); !s) {
-        log()->error("liveness: {}", s.error().what());
-        continue;
-      }
-      if (record.stop_requested ||
-          !should_restart(record.restart, record.exit_code.value_or(-1), record.restart_count))
-        continue;
-      BusyGuard busy(*this, record.id);
-      record.restart_count += 1;
-      if (auto s = save(record); !s) continue;
-      log()->info("restarting {} ({}), policy {}, restart {}", record.id, record.name,
-                  record.restart.to_string(), record.restart_count);
-      auto restarted = co_await start_locked(record);
-      if (!restarted) log()->error("restart of {} failed: {}", record.id, restarted.error().what());
+      co_await handle_exit(std::move(record));
     }
   }
 }

@@ -142,6 +142,8 @@ class ContainerService {
   // Exit status from the shim, OOM from the cgroup; the record becomes `stopped`.
   void record_exit(ContainerRecord& record);
   bool has_exited(const ContainerRecord& record) const;
+  // Records the exit and applies the restart policy.
+  boost::asio::awaitable<void> handle_exit(ContainerRecord record);
   boost::asio::awaitable<void> wait_exit(const ContainerRecord& record,
                                          std::chrono::milliseconds limit);
   Status remove_orphans(const std::vector<ContainerRecord>& records);

@@ -63,6 +63,13 @@ asio::awaitable<Result<HttpsReply>> converse(Stream& stream, const Where& where,
                       ep.display(), ec.message());
     co_return std::unexpected(transport_error(ep, "connect to", ec));
   }
+  if constexpr (requires {
+                  beast::get_lowest_layer(stream).socket().set_option(
+                      asio::ip::tcp::no_delay(true));
+                }) {
+    if (ep.unix_path.empty())
+      beast::get_lowest_layer(stream).socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  }
   co_await stream.async_handshake(ssl::stream_base::client, redirect_error(use_awaitable, ec));
   if (ec) co_return std::unexpected(transport_error(ep, "tls handshake with", ec));
 

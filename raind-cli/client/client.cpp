@@ -124,6 +124,7 @@ Result<std::unique_ptr<TlsConnection>> Client::connect() {
       return failf(Errc::unavailable, "cannot connect to condenserd at {}: {}", endpoint_.display(),
                    ec.message());
     }
+    beast::get_lowest_layer(stream).socket().set_option(asio::ip::tcp::no_delay(true), ec);
     stream.handshake(ssl::stream_base::client, ec);
     if (ec)
       return failf(Errc::unavailable, "tls handshake with condenserd at {} failed: {}",

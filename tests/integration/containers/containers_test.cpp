@@ -222,8 +222,11 @@ class Containers : public ::testing::Test {
     return false;
   }
 
-  // Nothing of any container is left on the host: bundles, runtime states, veths, cgroups.
+  // Nothing of any container is left on the host: bundles, runtime states, veths, cgroups,
+  // mounts under the daemon's root.
   void expect_host_clean() {
+    std::string mounts = raind::sys::read_file("/proc/self/mountinfo").value_or("");
+    EXPECT_EQ(mounts.find(dir_->path().string() + "/"), std::string::npos) << mounts;
     EXPECT_TRUE(entries(dir_->path() / "state/containers").empty());
     EXPECT_TRUE(entries(dir_->path() / "run/droplet").empty());
     EXPECT_TRUE(links_with_prefix("rd_").empty());
@@ -567,4 +570,27 @@ TEST_F(Containers, InteractiveTerminalRunResizeDetachAttach) {
   auto refused = raind({"container", "attach", "shell"});
   EXPECT_NE(refused.code, 0);
   EXPECT_NE(refused.err.find("not running"), std::string::npos) << refused.err;
+}
+
+TEST_F(Containers, VolumesUserWorkdirEnvAndHostname) {
+  // Outside the daemon's own directories, which no volume may expose.
+  TempDir volume("volume");
+  const fs::path data = volume.path();
+  fs::permissions(data, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  { std::ofstream(data / "greeting") << "from the host\n"; }
+  auto r = raind({"container", "run", "--rm", "-v", data.string() + ":/data:ro", "-v",
+                  data.string() + ":/rw", "--user", "1000:1000", "--workdir", "/data", "-e",
+                  "COLOR=blue", "--hostname", "box", "busybox:latest", "sh", "-c",
+                  "cat greeting; id -u; id -g; echo $COLOR; hostname; pwd; "
+                  "touch /data/x 2>/dev/null && echo ro-broken || echo ro-held"});
+  EXPECT_EQ(r.code, 0) << r.err << daemon_->output();
+  EXPECT_EQ(r.out, "from the host\n1000\n1000\nblue\nbox\n/data\nro-held\n") << r.out;
+  // A writable volume is writable (root in the container, no forced noexec).
+  auto rw =
+      raind({"container", "run", "--rm", "-v", data.string() + ":/rw", "busybox:latest", "sh", "-c",
+             "printf '#!/bin/sh\\necho ran\\n' > /rw/tool && chmod +x /rw/tool && /rw/tool"});
+  EXPECT_EQ(rw.out, "ran\n") << rw.err;
+  EXPECT_TRUE(fs::exists(data / "tool"));
+  expect_host_clean();
 }
