@@ -849,7 +849,7 @@ awaitable<Result<ContainerRecord>> ContainerService::wait(std::string ref,
     if (fresh.state == "stopped" || std::chrono::steady_clock::now() >= deadline) co_return fresh;
     if (fresh.state == "created")
       co_return failf(Errc::conflict, "container '{}' is not running", fresh.name);
-    co_await sleep_for(std::chrono::milliseconds(50));
+    co_await sleep_for(std::chrono::milliseconds(10));
   }
 }
 
