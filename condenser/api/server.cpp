@@ -407,6 +407,7 @@ class Session : public SessionBase {
             if (!req.audit_action.empty()) ev.action = req.audit_action;
             ev.target = req.audit_target;
             ev.extra = req.audit_extra;
+            if (resp.stream && resp.status < 300) co_return co_await serve_stream(resp, ev, t0);
             if (resp.upgrade) {
               if (!beast::websocket::is_upgrade(parser.get())) {
                 resp = failure(400, "this endpoint needs a WebSocket upgrade");
@@ -440,6 +441,59 @@ class Session : public SessionBase {
     co_await http::async_write(stream_, res, redirect_error(use_awaitable, ec));
     finish_event(ev, t0);
     co_return keep_alive && !ec;
+  }
+
+  class StreamSink : public ChunkSink {
+   public:
+    explicit StreamSink(ssl::stream<Socket>& stream) : stream_(stream) {}
+    awaitable<bool> write(std::string_view bytes) override {
+      if (bytes.empty() || failed_) co_return !failed_;
+      boost::system::error_code ec;
+      co_await asio::async_write(stream_,
+                                 http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
+                                 redirect_error(use_awaitable, ec));
+      if (ec) failed_ = true;
+      sent_ += bytes.size();
+      co_return !failed_;
+    }
+    std::size_t sent() const { return sent_; }
+    bool failed() const { return failed_; }
+
+   private:
+    ssl::stream<Socket>& stream_;
+    bool failed_ = false;
+    std::size_t sent_ = 0;
+  };
+
+  // A chunked response whose body the handler produces as it goes; the connection then closes.
+  awaitable<bool> serve_stream(ApiResponse& resp, AuditEvent& ev, Clock::time_point t0) {
+    deadline_ = Clock::time_point::max();  // a followed log may stay open for hours
+    timer_.cancel();
+    http::response<http::empty_body> res{static_cast<http::status>(resp.status), 11};
+    res.set(http::field::server, "condenserd");
+    res.set(http::field::content_type, resp.content_type);
+    res.set("X-Correlation-Id", ev.correlation_id);
+    res.chunked(true);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> header{res};
+    boost::system::error_code ec;
+    co_await http::async_write_header(stream_, header, redirect_error(use_awaitable, ec));
+    StreamSink sink(stream_);
+    if (!ec) {
+      try {
+        co_await resp.stream(sink);
+      } catch (const std::exception& e) {
+        logger("condenser.api")->error("{}: stream handler threw: {}", ev.path, e.what());
+      }
+      if (!sink.failed())
+        co_await asio::async_write(stream_, http::make_chunk_last(),
+                                   redirect_error(use_awaitable, ec));
+    }
+    ev.code = resp.status;
+    ev.reason = resp.message;
+    ev.bytes = sink.sent();
+    finish_event(ev, t0);
+    co_return false;
   }
 
   // Completes the upgrade and hands the connection to the handler; it ends with the session.

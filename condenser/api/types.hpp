@@ -72,6 +72,14 @@ class WebSocketChannel {
   virtual boost::asio::awaitable<void> close(std::uint16_t code, std::string reason) = 0;
 };
 
+// The body of a streamed response (chunked transfer encoding), e.g. `logs?follow=1`.
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // False once the client is gone: stop producing.
+  virtual boost::asio::awaitable<bool> write(std::string_view bytes) = 0;
+};
+
 struct ApiResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -81,6 +89,9 @@ struct ApiResponse {
   // Set on a successful answer to a WebSocket upgrade request: the server completes the
   // handshake and runs this with the connection (audited as status 101 when it ends).
   std::function<boost::asio::awaitable<void>(WebSocketChannel&)> upgrade;
+  // Set for a streamed body: the status and content type go out first, then whatever this
+  // writes, until it returns; the connection closes afterwards.
+  std::function<boost::asio::awaitable<void>(ChunkSink&)> stream;
 };
 
 }  // namespace raind::condenser::api

@@ -179,15 +179,40 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
           if (!tail)
             co_return api::failure(400, fmt::format("tail_lines '{}' is not a number", *t));
         }
-        if (api::query_flag(req.query, "follow"))
-          co_return api::failure(400, "follow=1 is not supported yet; poll with tail_lines");
-        if (auto record = ctx.containers->inspect(req.params["ref"])) audit_container(req, *record);
-        auto text = ctx.containers->logs(req.params["ref"], tail);
+        auto record = ctx.containers->inspect(req.params["ref"]);
+        if (!record) co_return api::failure(record.error());
+        audit_container(req, *record);
+        auto text = ctx.containers->logs(record->id, tail);
         if (!text) co_return api::failure(text.error());
         ApiResponse resp;
         resp.content_type = "text/plain; charset=utf-8";
-        resp.body = std::move(*text);
         resp.message = "logs";
+        if (!api::query_flag(req.query, "follow")) {
+          resp.body = std::move(*text);
+          co_return resp;
+        }
+        // Follow: what is there, then what the container adds, until it stops.
+        resp.stream = [&ctx, id = record->id,
+                       first = std::move(*text)](api::ChunkSink& sink) -> awaitable<void> {
+          if (!co_await sink.write(first)) co_return;
+          auto whole = ctx.containers->logs(id, std::nullopt);
+          std::size_t seen = whole ? whole->size() : 0;
+          boost::asio::steady_timer tick(co_await boost::asio::this_coro::executor);
+          while (true) {
+            auto state = ctx.containers->inspect(id);
+            auto now = ctx.containers->logs(id, std::nullopt);
+            if (!state || !now) co_return;
+            if (now->size() < seen) seen = 0;  // rotated
+            if (now->size() > seen) {
+              if (!co_await sink.write(std::string_view(*now).substr(seen))) co_return;
+              seen = now->size();
+            }
+            if (state->state == "stopped") co_return;
+            tick.expires_after(std::chrono::milliseconds(200));
+            boost::system::error_code ec;
+            co_await tick.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+          }
+        };
         co_return resp;
       });
 

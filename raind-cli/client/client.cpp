@@ -173,6 +173,44 @@ Result<HttpResult> Client::request(std::string_view method, std::string_view tar
   }
 }
 
+Status Client::stream(std::string_view target,
+                      const std::function<void(std::string_view)>& on_data) {
+  RAIND_TRY_ASSIGN(auto conn, connect());
+  auto& stream = *conn->stream;
+  beast::get_lowest_layer(stream).expires_never();
+  boost::system::error_code ec;
+  try {
+    http::request<http::empty_body> req{http::verb::get, std::string(target), 11};
+    req.set(http::field::host, endpoint_.display());
+    req.set(http::field::user_agent, "raind/" RAIND_VERSION);
+    req.keep_alive(false);
+    http::write(stream, req, ec);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    auto on_chunk = [&](std::uint64_t, boost::string_view body, boost::system::error_code&) {
+      on_data(std::string_view(body.data(), body.size()));
+      return body.size();
+    };
+    parser.on_chunk_body(on_chunk);
+    if (!ec) http::read(stream, buffer, parser, ec);
+    if (ec && ec != http::error::end_of_stream)
+      return failf(Errc::unavailable, "condenserd at {} closed the stream: {}", endpoint_.display(),
+                   ec.message());
+    auto& res = parser.get();
+    if (res.result_int() >= 400) {
+      HttpResult failed{res.result_int(), std::string(res[http::field::content_type]),
+                        std::move(res.body())};
+      return std::unexpected(Error(errc_from_http_status(failed.status), envelope_message(failed)));
+    }
+    if (!res.chunked() && !res.body().empty()) on_data(res.body());
+    return ok();
+  } catch (const boost::system::system_error& e) {
+    return failf(Errc::unavailable, "stream from condenserd at {} failed: {}", endpoint_.display(),
+                 e.what());
+  }
+}
+
 Result<nlohmann::json> Client::call(std::string_view method, std::string_view target,
                                     const nlohmann::json& body) {
   RAIND_TRY_ASSIGN(auto res, request(method, target, body.is_null() ? "" : body.dump()));

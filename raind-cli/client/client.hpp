@@ -5,6 +5,7 @@
 // Errors are phrased for operators: they say what to do next.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,9 @@ class Client {
                               const nlohmann::json& body = nullptr);
 
   Result<std::unique_ptr<TlsConnection>> connect();
+  // GET with the body handed to `on_data` piece by piece as it arrives (a chunked stream such as
+  // `logs?follow=1`), without a deadline. An error status becomes the daemon's message.
+  Status stream(std::string_view target, const std::function<void(std::string_view)>& on_data);
 
   const Endpoint& endpoint() const { return endpoint_; }
 

@@ -306,30 +306,15 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
   logs->callback([&g, logs_ref, logs_tail, logs_follow] {
     run_command(g, [&](Client& client) -> Status {
       std::string path = ref_path(*logs_ref, "logs");
-      if (*logs_tail >= 0) path += "?tail_lines=" + std::to_string(*logs_tail);
-      RAIND_TRY_ASSIGN(auto first, client.request("GET", path));
-      if (first.status >= 400) RAIND_TRY(client.call("GET", path));  // the daemon's message
-      write_out(stdout, first.body);
-      if (!*logs_follow) return ok();
-      // Follow by polling: print what was appended since the last read.
-      std::size_t seen = first.body.size();
-      const std::string all = ref_path(*logs_ref, "logs");
-      while (true) {
-        RAIND_TRY_ASSIGN(auto state, client.call("GET", ref_path(*logs_ref)));
-        RAIND_TRY_ASSIGN(auto now, client.request("GET", all));
-        if (*logs_tail >= 0 && seen > 0 && now.body.size() >= seen) {
-          // The first read was a tail: continue from the end of the whole log.
-          seen = now.body.size();
-          *logs_tail = -1;
-        } else if (now.body.size() > seen) {
-          write_out(stdout, now.body.substr(seen));
-          seen = now.body.size();
-        } else if (now.body.size() < seen) {
-          seen = 0;  // rotated
-        }
-        if (state.value("state", "") == "stopped") return ok();
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      }
+      std::string query;
+      if (*logs_tail >= 0) query = "tail_lines=" + std::to_string(*logs_tail);
+      if (*logs_follow) query += std::string(query.empty() ? "" : "&") + "follow=1";
+      if (!query.empty()) path += "?" + query;
+      // Followed, the daemon streams until the container stops.
+      return client.stream(path, [](std::string_view bytes) {
+        std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+        std::fflush(stdout);
+      });
     });
   });
 

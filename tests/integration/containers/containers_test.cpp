@@ -594,3 +594,20 @@ TEST_F(Containers, VolumesUserWorkdirEnvAndHostname) {
   EXPECT_TRUE(fs::exists(data / "tool"));
   expect_host_clean();
 }
+
+TEST_F(Containers, LogsFollowStreamsUntilTheContainerStops) {
+  std::string id = run_detached(
+      {"busybox:latest", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.4; done"});
+  const auto t0 = std::chrono::steady_clock::now();
+  auto followed = raind({"container", "logs", "-f", id});
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(followed.code, 0) << followed.err;
+  EXPECT_EQ(followed.out, "line1\nline2\nline3\n");
+  EXPECT_GT(took, std::chrono::milliseconds(500)) << "returned before the container stopped";
+  EXPECT_EQ(inspect(id).value("state", ""), "stopped");
+  auto tail = raind({"container", "logs", "-n", "1", id});
+  EXPECT_EQ(tail.out, "line3\n");
+  auto bad = raind({"container", "logs", "-f", "nosuchcontainer"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("does not exist"), std::string::npos) << bad.err;
+}
