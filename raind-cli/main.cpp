@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   raind::cli::add_image_commands(app, global);
   raind::cli::add_container_commands(app, global);
   raind::cli::add_network_commands(app, global);
+  raind::cli::add_policy_commands(app, global);
+  raind::cli::add_log_commands(app, global);
   CLI11_PARSE(app, argc, argv);
   return global.exit_code;
 }

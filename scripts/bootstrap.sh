@@ -23,7 +23,7 @@ RUNTIME_PACKAGES=(
 TEST_PACKAGES=(
   docker-registry skopeo umoci busybox-static jq podman runc crun
   iputils-ping curl openssl apache2-utils tmux dnsmasq-base dnsperf dnsutils
-  python3 python3-jwt python3-cryptography conntrack hyperfine systemd
+  python3 python3-jwt python3-cryptography python3-jsonschema conntrack hyperfine systemd
 )
 
 missing=()

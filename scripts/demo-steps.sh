@@ -38,6 +38,8 @@ runtime:
   cgroup_parent: $cgroup_parent/containers
   nameservers: [${RAIND_OUTSIDE_DNS:-198.51.100.2}]
   stop_timeout_s: 2
+images:
+  insecure_registries: ["127.0.0.1:5000"]
 CONF
 say "condenserd: the control plane (mTLS API, PKI, SQLite state, networking), here on loopback"
 "$RAIND_BIN_DIR/condenserd" --config "$daemon_root/condenserd.yaml" >"$daemon_root/condenserd.out" 2>&1 &
@@ -51,6 +53,15 @@ show system info | head -n 6
 say "images come from a tarball here (no internet): the busybox image as an OCI layout"
 show image import "$image_dir/busybox-oci.tar" --name busybox:latest
 
+say "or from a registry: Debian's docker-registry on loopback, an OCI index pulled for this platform"
+registry_env=(STATE="$RAIND_TEST_ROOT/registry" MODE=plain PORT=5000 IMAGE_DIR="$image_dir")
+env "${registry_env[@]}" bash "$(dirname "$0")/local-registry.sh" start >/dev/null
+env "${registry_env[@]}" bash "$(dirname "$0")/local-registry.sh" push >/dev/null
+show image pull 127.0.0.1:5000/busybox:multi
+raind image inspect 127.0.0.1:5000/busybox:multi | jq -c '{reference, os, architecture, index_digest, layers}'
+show image ls
+env "${registry_env[@]}" bash "$(dirname "$0")/local-registry.sh" clean
+
 say "a web server with its own address, identity and limits; port 8080 published"
 show container run -d --name web -p 8080:80 --memory 64m busybox:latest httpd -f -p 80 -h /etc
 show container ls
@@ -63,7 +74,21 @@ if [ -n "${RAIND_OUTSIDE_NETNS:-}" ]; then
 fi
 
 say "exec returns the output and the exit code"
-show container exec web sh -c 'echo "I am $(hostname) at $(ip -4 -o addr show eth0 | awk "{print \$4}")"; ping -c1 -W2 10.166.0.254 | tail -1'
+show container exec web sh -c 'echo "I am $(hostname) at $(ip -4 -o addr show eth0 | awk "{print \$4}")"'
+
+say "zero trust: containers do not reach each other until a committed policy says so"
+show container run -d --name client busybox:latest sleep 600
+web_ip=$(raind container inspect web | jq -r .ip)
+printf '\033[2m$ raind container exec client wget -O - http://%s/hostname\033[0m\n' "$web_ip"
+raind container exec client timeout 2 wget -q -O - "http://$web_ip/hostname" 2>/dev/null || echo "(no answer: east-west is denied by default)"
+show policy add --type ew -s client -d web -p tcp --dport 80 --comment "client calls web"
+raind container exec client timeout 2 wget -q -O - "http://$web_ip/hostname" 2>/dev/null || echo "(still no answer: the policy is only staged)"
+show policy commit -y
+printf '\033[2m$ raind container exec client wget -O - http://%s/hostname\033[0m\n' "$web_ip"
+raind container exec client timeout 2 wget -q -O - "http://$web_ip/hostname"
+show policy ls --type ew
+say "the host is out of reach from containers (only DNS to the gateway passes)"
+raind container exec client ping -c1 -W1 10.166.0.254 >/dev/null 2>&1 || echo "(ping 10.166.0.254, the gateway: dropped and logged)"
 
 say "a limit that holds: 32 MiB, and the shell tries to hold 64 MiB"
 set +e
@@ -81,8 +106,9 @@ done
 show container ls
 show container stop web
 show container rm web
+raind container rm -f client >/dev/null
 say "every API call is in the audit log, with the caller's SPIFFE id"
-jq -c 'select(.action | startswith("container.")) | {action, target: .target.container_name, who: .actor.spiffe_id, code: .result.code}' \
+jq -c 'select(.action | test("^(container|policy)[.]")) | {action, target: (.target.container_name // .target), who: .actor.spiffe_id, code: .result.code}' \
   "$daemon_root/log/raind_audit.jsonl" | tail -n 6
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
 

@@ -7,6 +7,8 @@
 #   PORT=<port>          registry port on 127.0.0.1 (default 5000)
 #   TOKEN_PORT=<port>    token server port on 127.0.0.1 (MODE=token; default PORT+1)
 #   IMAGE_DIR=<dir>      output of scripts/build-test-image.sh (for push)
+#   TOKEN_FIELDS=both|token|access_token   what the token server answers (MODE=token)
+#   TOKEN_REQUIRE_AUTH=1 pulls need credentials at the token server (MODE=token)
 # push publishes the test image as busybox:latest (OCI manifest), library/busybox:latest,
 # busybox:v2s2 (Docker schema 2), busybox:multi (OCI index) and busybox:multi-v2s2 (Docker
 # manifest list). stop kills only the processes this script recorded in STATE.
@@ -86,7 +88,9 @@ start() {
   if [ "$mode" = token ]; then
     # Debian's interpreter: python3-jwt and python3-cryptography are Debian packages.
     /usr/bin/python3 "$repo/tests/fixtures/registry-token-server.py" --port "$token_port" \
-      --key "$state/certs/token.key" --cert "$state/certs/token.crt" >"$state/token.log" 2>&1 &
+      --key "$state/certs/token.key" --cert "$state/certs/token.crt" \
+      --fields "${TOKEN_FIELDS:-both}" ${TOKEN_REQUIRE_AUTH:+--require-auth} \
+      --log "$state/token-requests.jsonl" >"$state/token.log" 2>&1 &
     echo $! > "$state/token.pid"
     for _ in $(seq 1 100); do
       curl -sf -o /dev/null "http://127.0.0.1:$token_port/token?service=probe" && break

@@ -192,6 +192,128 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
          }},
         {"stop_timeout_s", uint_setter<std::uint32_t>(origin, config.runtime.stop_timeout_s,
                                                       "runtime.stop_timeout_s", 0)},
+        {"iptables",
+         [&](const YAML::Node& node) -> Status {
+           RAIND_TRY_ASSIGN(auto value, as_string(origin, node, "runtime.iptables"));
+           if (value != "auto" && value != "nft" && value != "legacy")
+             return failf(Errc::parse,
+                          "{}: 'runtime.iptables' must be auto, nft or legacy, got '{}'",
+                          where(origin, node), value);
+           config.runtime.iptables = value;
+           return ok();
+         }},
+    };
+    auto string_list = [&](std::vector<std::string>& out, std::string key,
+                           std::function<Status(const YAML::Node&, const std::string&)> check) {
+      return [&out, key, check, origin](const YAML::Node& node) -> Status {
+        if (!node.IsSequence())
+          return failf(Errc::parse, "{}: '{}' must be a list", where(origin, node), key);
+        out.clear();
+        for (const auto& item : node) {
+          RAIND_TRY_ASSIGN(auto value, as_string(origin, item, key));
+          RAIND_TRY(check(item, value));
+          out.push_back(value);
+        }
+        return ok();
+      };
+    };
+    std::map<std::string, Setter> images{
+        {"auth_file", path_setter(origin, config.images.auth_file, "images.auth_file")},
+        {"certs_dir", path_setter(origin, config.images.certs_dir, "images.certs_dir")},
+        {"registry_mirrors",
+         string_list(config.images.registry_mirrors, "images.registry_mirrors",
+                     [&](const YAML::Node& node, const std::string& value) -> Status {
+                       if (!(value.starts_with("http://") || value.starts_with("https://")) ||
+                           value.size() <= 8)
+                         return failf(Errc::parse,
+                                      "{}: 'images.registry_mirrors': '{}' is not an http(s) URL",
+                                      where(origin, node), value);
+                       return ok();
+                     })},
+        {"insecure_registries",
+         string_list(config.images.insecure_registries, "images.insecure_registries",
+                     [&](const YAML::Node& node, const std::string& value) -> Status {
+                       if (value.empty() || value.find('/') != std::string::npos)
+                         return failf(Errc::parse,
+                                      "{}: 'images.insecure_registries': '{}' is not host[:port]",
+                                      where(origin, node), value);
+                       return ok();
+                     })},
+        {"max_concurrent_downloads",
+         uint_setter<std::uint32_t>(origin, config.images.max_concurrent_downloads,
+                                    "images.max_concurrent_downloads", 1)},
+        {"timeout_s",
+         uint_setter<std::uint32_t>(origin, config.images.timeout_s, "images.timeout_s", 1)},
+    };
+    auto bool_setter = [origin](bool& out, std::string key) -> Setter {
+      return [origin, &out, key](const YAML::Node& node) -> Status {
+        if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false"))
+          return failf(Errc::parse, "{}: '{}' must be true or false", where(origin, node), key);
+        out = node.Scalar() == "true";
+        return ok();
+      };
+    };
+    auto ipv4_endpoint = [&](const YAML::Node& node, const std::string& value,
+                             const std::string& key, bool port_allowed) -> Status {
+      std::string host = value;
+      if (auto colon = value.find(':'); colon != std::string::npos && port_allowed) {
+        host = value.substr(0, colon);
+        unsigned port = 0;
+        auto digits = std::string_view(value).substr(colon + 1);
+        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() ||
+            port == 0 || port > 65535)
+          return failf(Errc::parse, "{}: '{}': '{}' has an invalid port", where(origin, node), key,
+                       value);
+      }
+      boost::system::error_code bad;
+      boost::asio::ip::make_address_v4(host, bad);
+      if (bad)
+        return failf(Errc::parse, "{}: '{}': '{}' is not an IPv4 address{}", where(origin, node),
+                     key, value, port_allowed ? "[:port]" : "");
+      return ok();
+    };
+    std::map<std::string, Setter> flowlog{
+        {"enabled", bool_setter(config.flowlog.enabled, "flowlog.enabled")},
+        {"input",
+         [&](const YAML::Node& node) -> Status {
+           RAIND_TRY_ASSIGN(auto value, as_string(origin, node, "flowlog.input"));
+           if (value != "managed" && !(value.starts_with("file:/") && value.size() > 6))
+             return failf(Errc::parse,
+                          "{}: 'flowlog.input' must be 'managed' or 'file:/absolute/path', got "
+                          "'{}'",
+                          where(origin, node), value);
+           config.flowlog.input = value;
+           return ok();
+         }},
+        {"ulogd", path_setter(origin, config.flowlog.ulogd, "flowlog.ulogd")},
+        {"plugin_dir", path_setter(origin, config.flowlog.plugin_dir, "flowlog.plugin_dir")},
+        {"max_bytes",
+         uint_setter<std::uint64_t>(origin, config.flowlog.max_bytes, "flowlog.max_bytes", 4096)},
+        {"max_files",
+         uint_setter<std::uint32_t>(origin, config.flowlog.max_files, "flowlog.max_files", 1)},
+    };
+    std::map<std::string, Setter> dns{
+        {"enabled", bool_setter(config.dns.enabled, "dns.enabled")},
+        {"address",
+         [&](const YAML::Node& node) -> Status {
+           RAIND_TRY_ASSIGN(auto value, as_string(origin, node, "dns.address"));
+           RAIND_TRY(ipv4_endpoint(node, value, "dns.address", false));
+           config.dns.address = value;
+           return ok();
+         }},
+        {"upstreams", string_list(config.dns.upstreams, "dns.upstreams",
+                                  [&](const YAML::Node& node, const std::string& value) {
+                                    return ipv4_endpoint(node, value, "dns.upstreams", true);
+                                  })},
+        {"timeout_ms",
+         uint_setter<std::uint32_t>(origin, config.dns.timeout_ms, "dns.timeout_ms", 10)},
+        {"cache_size",
+         uint_setter<std::uint32_t>(origin, config.dns.cache_size, "dns.cache_size", 0)},
+    };
+    std::map<std::string, Setter> metrics{
+        {"interval_s",
+         uint_setter<std::uint32_t>(origin, config.metrics.interval_s, "metrics.interval_s", 0)},
     };
     std::map<std::string, Setter> top{
         {"state_dir", path_setter(origin, config.state_dir, "state_dir")},
@@ -215,6 +337,10 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         {"limits", [&](const YAML::Node& n) { return check_map(origin, n, "limits", limits); }},
         {"audit", [&](const YAML::Node& n) { return check_map(origin, n, "audit", audit); }},
         {"runtime", [&](const YAML::Node& n) { return check_map(origin, n, "runtime", runtime); }},
+        {"images", [&](const YAML::Node& n) { return check_map(origin, n, "images", images); }},
+        {"flowlog", [&](const YAML::Node& n) { return check_map(origin, n, "flowlog", flowlog); }},
+        {"dns", [&](const YAML::Node& n) { return check_map(origin, n, "dns", dns); }},
+        {"metrics", [&](const YAML::Node& n) { return check_map(origin, n, "metrics", metrics); }},
     };
     RAIND_TRY(check_map(origin, root, "", top));
   } catch (const YAML::Exception& e) {

@@ -40,6 +40,45 @@ struct RuntimeConfig {
   std::string cgroup_parent = "raind";   // relative to condenserd's own cgroup in each hierarchy
   std::vector<std::string> nameservers;  // empty: the host's non-loopback resolvers
   std::uint32_t stop_timeout_s = 10;     // default grace period of `stop`
+  // iptables backend for every rule condenserd writes: auto (the one the host already uses,
+  // nf_tables when neither has rules), nft or legacy.
+  std::string iptables = "auto";
+};
+
+// Registries and the image store.
+struct ImagesConfig {
+  std::filesystem::path auth_file;  // docker config.json format; empty: <state_dir>/auth.json
+  std::filesystem::path certs_dir = "/etc/raind/certs.d";  // <host[:port]>/*.crt trusted
+  std::vector<std::string> registry_mirrors;               // http(s) URLs tried before Docker Hub
+  std::vector<std::string> insecure_registries;            // host[:port]: plain HTTP allowed
+  std::uint32_t max_concurrent_downloads = 3;
+  std::uint32_t timeout_s = 30;  // connect and per-read/write deadline
+};
+
+// Flow logs: NFLOG → ulogd2 → condenserd → enriched JSON lines.
+struct FlowlogConfig {
+  bool enabled = true;
+  // "managed": condenserd runs ulogd2 itself (in its own network namespace, where the RAIND
+  // chains are) and receives its records over a unix socket; "file:/path": an externally
+  // managed ulogd2 writes JSON lines to /path, which condenserd tails.
+  std::string input = "managed";
+  std::filesystem::path ulogd = "/usr/sbin/ulogd";
+  std::filesystem::path plugin_dir = "/usr/lib/x86_64-linux-gnu/ulogd";
+  std::uint64_t max_bytes = 50ull * 1024 * 1024;  // rotation of every raind_*.jsonl log
+  std::uint32_t max_files = 5;
+};
+
+// The DNS proxy every container resolves through.
+struct DnsConfig {
+  bool enabled = true;
+  std::string address = "10.166.254.254";  // on the dummy interface raindDns
+  std::vector<std::string> upstreams;      // ip[:port]; empty: the host's resolv.conf
+  std::uint32_t timeout_ms = 1500;         // per upstream try
+  std::uint32_t cache_size = 10000;        // entries; 0 disables the cache
+};
+
+struct MetricsConfig {
+  std::uint32_t interval_s = 10;  // 0 disables the metrics log
 };
 
 struct Config {
@@ -55,9 +94,19 @@ struct Config {
   Limits limits;
   AuditConfig audit;
   RuntimeConfig runtime;
+  ImagesConfig images;
+  FlowlogConfig flowlog;
+  DnsConfig dns;
+  MetricsConfig metrics;
 
   std::filesystem::path db_path() const { return state_dir / "raind.db"; }
+  std::filesystem::path auth_file() const {
+    return images.auth_file.empty() ? state_dir / "auth.json" : images.auth_file;
+  }
   std::filesystem::path audit_path() const { return log_dir / "raind_audit.jsonl"; }
+  std::filesystem::path netflow_log_path() const { return log_dir / "raind_netflow.jsonl"; }
+  std::filesystem::path dns_log_path() const { return log_dir / "raind_dns.jsonl"; }
+  std::filesystem::path metrics_log_path() const { return log_dir / "raind_metrics.jsonl"; }
   std::filesystem::path hooks_socket_path() const {
     return hooks_socket.empty() ? run_dir / "hooks.sock" : hooks_socket;
   }

@@ -1,5 +1,7 @@
 #include "condenser/containers/service.hpp"
 
+#include "condenser/images/reference.hpp"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -348,6 +350,8 @@ Result<NetworkView> ContainerService::create_network(const std::string& name) {
     (void)persist_networks();
     return std::unexpected(s.error().context(fmt::format("network '{}'", name)));
   }
+  // A new bridge gets its default-deny and north-south rules at once.
+  if (options_.topology_changed) RAIND_TRY(options_.topology_changed());
   return view;
 }
 
@@ -361,6 +365,7 @@ Status ContainerService::remove_network(const std::string& name) {
                  fmt::join(users, ", "));
   RAIND_TRY(ipam_.remove_network(name));
   RAIND_TRY(persist_networks());
+  if (options_.topology_changed) RAIND_TRY(options_.topology_changed());
   return hostnet::remove_bridge(name);
 }
 
@@ -376,6 +381,7 @@ Status ContainerService::apply_published_ports() {
   hostnet::NatInput input;
   input.runtime_subnet = ipam_.options().runtime_subnet.to_string();
   for (const auto& n : ipam_.networks()) input.bridges.push_back(n.name);
+  input.dns_proxy = options_.dns_proxy;
   for (const auto& row : rows) {
     auto record = load(row.id);
     if (!record || record->state == "deleting") continue;
@@ -383,7 +389,7 @@ Status ContainerService::apply_published_ports() {
       input.ports.push_back({record->id, record->ip, record->network, p.host_ip, p.host_port,
                              p.container_port, std::string(protocol_name(p.protocol))});
   }
-  return with_context(hostnet::apply_nat(input), "published ports");
+  return with_context(hostnet::apply_nat(input, options_.iptables), "published ports");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,10 +414,12 @@ Status ContainerService::write_bundle(const ContainerRecord& record, const Creat
 
   RAIND_TRY(write_file_atomic(dir / "hosts", hosts_file(record.ip, hostname, {record.name}), 0644));
   RAIND_TRY(write_file_atomic(dir / "hostname", hostname_file(hostname), 0644));
-  RAIND_TRY(write_file_atomic(dir / "resolv.conf", resolv_conf_file(options_.nameservers), 0644));
-
   const auto* net = ipam_.find_network(record.network);
   if (!net) return failf(Errc::not_found, "network '{}' does not exist", record.network);
+  std::vector<std::string> nameservers = options_.nameservers;
+  if (!options_.dns_proxy.empty()) nameservers = {network::format_ipv4(net->gateway)};
+  RAIND_TRY(write_file_atomic(dir / "resolv.conf", resolv_conf_file(nameservers), 0644));
+
   RAIND_TRY_ASSIGN(auto address, network::parse_ipv4(record.ip));
 
   GenerateContext context;
@@ -525,7 +533,12 @@ awaitable<void> ContainerService::wait_exit(const ContainerRecord& record,
 // Lifecycle
 
 awaitable<Result<ContainerRecord>> ContainerService::create(CreateRequest request) {
-  RAIND_CO_TRY_ASSIGN(auto image, images_.find_image(request.image));
+  auto found = images_.find_image(request.image);
+  if (!found && found.error().code() == Errc::not_found && options_.pull_missing &&
+      images::parse_reference(request.image)) {
+    found = co_await options_.pull_missing(request.image);
+  }
+  RAIND_CO_TRY_ASSIGN(auto image, std::move(found));
 
   // Everything that can be refused is refused before anything exists.
   RAIND_CO_TRY_ASSIGN(auto rows, store_.list_containers());
@@ -605,6 +618,7 @@ awaitable<Result<ContainerRecord>> ContainerService::create(CreateRequest reques
     RAIND_CO_TRY(co_await runtime_create(record));
     crash_point("create.after_runtime");
     if (!record.ports.empty()) RAIND_CO_TRY(apply_published_ports());
+    if (options_.topology_changed) RAIND_CO_TRY(options_.topology_changed());
     co_return ok();
   };
   if (auto s = co_await built(); !s) {
@@ -637,6 +651,7 @@ awaitable<Status> ContainerService::rollback(const ContainerRecord& record) {
   ipam_.release(record.id);
   keep(store_.delete_container(record.id));
   if (!record.ports.empty()) keep(apply_published_ports());
+  if (options_.topology_changed) keep(options_.topology_changed());
   co_return first;
 }
 
@@ -754,6 +769,7 @@ awaitable<Status> ContainerService::finish_delete(const ContainerRecord& record)
   RAIND_CO_TRY(store_.delete_container(record.id));
   ipam_.release(record.id);
   if (!record.ports.empty()) RAIND_CO_TRY(apply_published_ports());
+  if (options_.topology_changed) RAIND_CO_TRY(options_.topology_changed());
   co_return ok();
 }
 

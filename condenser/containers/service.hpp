@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "condenser/containers/config_gen.hpp"
 #include "condenser/containers/record.hpp"
+#include "condenser/hostnet/host_network.hpp"
 #include "condenser/images/store.hpp"
 #include "condenser/network/ipam.hpp"
 #include "condenser/store/store.hpp"
@@ -39,11 +41,21 @@ struct ServiceOptions {
   std::filesystem::path droplet_audit_log;
   std::string cgroup_parent = "raind";
   std::vector<std::string> nameservers;
+  // When set, containers resolve through their gateway and port 53 from every bridge is
+  // redirected to this address (condenserd's DNS proxy); `nameservers` are then unused.
+  std::string dns_proxy;
   std::vector<std::string> protected_paths;  // never mountable as volumes (state, pki…)
   oci::SecurityProfile security;
   std::optional<HookCommand> hooks;  // none: no lifecycle hooks in config.json
   std::chrono::seconds stop_timeout{10};
   std::chrono::milliseconds liveness_period{1000};
+  hostnet::IptablesBackend iptables;  // for the nat rules of published ports
+  // Called when a container gets or loses its address (create, removal, network changes), so
+  // the policy rules can follow; an error fails the create.
+  std::function<Status()> topology_changed;
+  // Pulls an image `create` does not find locally (for the host platform); none: not found.
+  std::function<boost::asio::awaitable<Result<images::ImageRecord>>(std::string reference)>
+      pull_missing;
 };
 
 struct ExecRequest {

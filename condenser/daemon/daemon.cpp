@@ -18,8 +18,11 @@
 #include "condenser/api/envelope.hpp"
 #include "condenser/api/server.hpp"
 #include "condenser/handlers/context.hpp"
+#include "condenser/identity/identity.hpp"
+#include "condenser/metrics/service.hpp"
 #include "raind/atomic_file.hpp"
 #include "raind/log.hpp"
+#include "raind/ulid.hpp"
 #include "raind/sys/files.hpp"
 
 namespace raind::condenser {
@@ -96,6 +99,8 @@ Result<std::filesystem::path> locate_policies(const std::filesystem::path& confi
                candidates.front().string());
 }
 
+constexpr std::string_view kDnsInterface = "raindDns";
+
 class Daemon {
  public:
   explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
@@ -154,16 +159,32 @@ class Daemon {
         audit_, api::AuditLog::open(config_.audit_path(),
                                     {config_.audit.max_bytes, config_.audit.max_files}, node_));
 
-    ctx_ = std::make_unique<handlers::HandlerContext>(
-        handlers::HandlerContext{*store_, *pki_, system::probe_host(), nullptr, nullptr, node_,
-                                 std::chrono::steady_clock::now(), nullptr, nullptr});
+    ctx_ = std::make_unique<handlers::HandlerContext>(handlers::HandlerContext{
+        *store_, *pki_, system::probe_host(), nullptr, nullptr, nullptr, nullptr, node_,
+        std::chrono::steady_clock::now(), nullptr, nullptr, config_.log_dir, nullptr, nullptr});
     {
       RAIND_TRY_ASSIGN(auto images, images::ImageStore::open(config_.state_dir / "images"));
       RAIND_TRY(with_context(images.remove_temporaries(), "image store"));
       images_ = std::make_unique<images::ImageStore>(std::move(images));
       ctx_->images = images_.get();
+      registry::ImageServiceOptions options;
+      options.auth_file = config_.auth_file();
+      options.max_concurrent_downloads = config_.images.max_concurrent_downloads;
+      options.client.insecure_registries = config_.images.insecure_registries;
+      options.client.registry_mirrors = config_.images.registry_mirrors;
+      options.client.certs_dir = config_.images.certs_dir;
+      options.client.transport.connect_timeout = std::chrono::seconds(config_.images.timeout_s);
+      options.client.transport.io_timeout = std::chrono::seconds(config_.images.timeout_s);
+      options.client.user_agent = "raind/" RAIND_VERSION;
+      image_service_ = std::make_unique<registry::ImageService>(*images_, std::move(options),
+                                                                io_.get_executor());
+      ctx_->registry = image_service_.get();
     }
+    RAIND_TRY(with_context(prepare_dns_address(), "dns proxy"));
     RAIND_TRY(with_context(start_containers(), "containers"));
+    RAIND_TRY(with_context(publish_identities(), "container directory"));
+    RAIND_TRY(with_context(start_policies(), "policies"));
+    RAIND_TRY(with_context(start_metrics(), "metrics"));
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
                        api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
@@ -176,6 +197,8 @@ class Daemon {
     handlers::add_hook_routes(hooks_, *ctx_);
     handlers::add_image_routes(management_, *ctx_);
     handlers::add_container_routes(management_, *ctx_);
+    handlers::add_policy_routes(management_, *ctx_);
+    handlers::add_log_routes(management_, *ctx_);
 
     server_ = std::make_unique<api::Server>(io_, *audit_, api::limits_from(config_.limits));
     RAIND_TRY_ASSIGN(auto tls, api::make_server_tls(pki_->server_cert_path(),
@@ -195,6 +218,9 @@ class Daemon {
 
     asio::co_spawn(io_, signal_loop(), asio::detached);
     asio::co_spawn(io_, containers_->liveness_loop(), asio::detached);
+    if (metrics_ && config_.metrics.interval_s > 0)
+      asio::co_spawn(io_, metrics_->run(std::chrono::seconds(config_.metrics.interval_s)),
+                     asio::detached);
     std::uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
       asio::co_spawn(io_, watchdog_loop(std::chrono::microseconds(watchdog_usec / 2)),
@@ -204,6 +230,91 @@ class Daemon {
                config_.hooks_socket_path().string(), bound["ca"].get<std::string>());
     sd_notifyf(0, "READY=1\nSTATUS=serving management on %s\nMAINPID=%d",
                bound["management"].get<std::string>().c_str(), ::getpid());
+    return ok();
+  }
+
+  // The DNS proxy's address on its own dummy interface, before any container can ask for it.
+  Status prepare_dns_address() {
+    if (!config_.dns.enabled) return ok();
+    RAIND_TRY(hostnet::ensure_dummy(kDnsInterface, config_.dns.address + "/32"));
+    dns_address_ = config_.dns.address;
+    return ok();
+  }
+
+  // Who is behind each container address, for the flow-log enricher and the DNS proxy: a new
+  // snapshot whenever a container gets or loses its address.
+  Status publish_identities() {
+    RAIND_TRY_ASSIGN(auto records, containers_->list(true));
+    std::vector<identity::ContainerIdentity> found;
+    for (const auto& r : records) {
+      if (r.ip.empty() || r.state == "deleting") continue;
+      found.push_back({r.id, r.name, containers_->spiffe_id(r.id).value_or(""), r.veth, r.ip, ""});
+    }
+    std::vector<identity::Ipv4Net> networks;
+    RAIND_TRY_ASSIGN(auto nets, containers_->networks());
+    for (const auto& n : nets)
+      if (auto net = identity::parse_ipv4_net(n.subnet)) networks.push_back(*net);
+    directory_.publish(std::move(found), std::move(networks));
+    return ok();
+  }
+
+  Status start_metrics() {
+    ctx_->log_dir = config_.log_dir;
+    RAIND_TRY_ASSIGN(auto reader, metrics::CgroupReader::open());
+    RAIND_TRY_ASSIGN(metrics_log_, JsonlWriter::open(config_.metrics_log_path(), rotation(), 0644));
+    auto running = [this]() -> Result<std::vector<metrics::ContainerInfo>> {
+      RAIND_TRY_ASSIGN(auto records, containers_->list(false));
+      std::vector<metrics::ContainerInfo> out;
+      for (const auto& r : records) {
+        if (r.state != "running") continue;
+        out.push_back({r.id, r.name, containers_->spiffe_id(r.id).value_or(""), r.pid, r.state});
+      }
+      return out;
+    };
+    metrics_ = std::make_unique<metrics::MetricsService>(
+        std::move(reader), config_.runtime.cgroup_parent, running, metrics_log_.get());
+    ctx_->metrics = metrics_.get();
+    return ok();
+  }
+
+  RotationPolicy rotation() const { return {config_.flowlog.max_bytes, config_.flowlog.max_files}; }
+
+  // The policy engine, with the last committed revision in force before any request is served
+  // (a restart re-renders it against the containers that exist now).
+  Status start_policies() {
+    auto environment = [this]() -> Result<policy::PolicyEnvironment> {
+      policy::PolicyEnvironment env;
+      RAIND_TRY_ASSIGN(auto nets, containers_->networks());
+      for (const auto& n : nets) env.bridges.push_back({n.name, n.gateway});
+      env.dns_proxy = dns_address_;
+      RAIND_TRY_ASSIGN(auto records, containers_->list(true));
+      for (const auto& r : records) {
+        if (r.state == "deleting" || r.ip.empty()) continue;
+        env.containers.push_back({r.id, r.name, r.ip, r.network, r.veth});
+      }
+      return env;
+    };
+    auto backend = iptables_;
+    RAIND_TRY_ASSIGN(policies_, policy::PolicyService::open(
+                                    *store_, environment, [backend](const hostnet::FilterRules& r) {
+                                      return hostnet::apply_filter(r, backend);
+                                    }));
+    ctx_->policies = policies_.get();
+    policies_->on_rebound(
+        [this](const std::string& id, const std::string& now, const std::string& before) {
+          api::AuditEvent event;
+          event.started = std::chrono::system_clock::now();
+          event.event_id = new_ulid();
+          event.correlation_id = event.event_id;
+          event.base_severity = api::Severity::medium;
+          event.action = "policy.rebind";
+          event.target = {{"policy_id", id}, {"containers", now}, {"previous_containers", before}};
+          event.code = 200;
+          event.reason = "a container name used by the policy now belongs to another container";
+          audit_->write(event);
+        });
+    RAIND_TRY_ASSIGN(auto applied, policies_->reapply());
+    log_->info("policy revision {} in force: {} rules", applied.revision, applied.rules);
     return ok();
   }
 
@@ -218,6 +329,25 @@ class Daemon {
     options.cgroup_parent = config_.runtime.cgroup_parent;
     options.nameservers = config_.runtime.nameservers;
     options.stop_timeout = std::chrono::seconds(config_.runtime.stop_timeout_s);
+    RAIND_TRY_ASSIGN(iptables_, hostnet::choose_iptables_backend(config_.runtime.iptables));
+    log_->info("iptables backend: {}", iptables_.iptables);
+    options.iptables = iptables_;
+    // Containers appearing or going change what the committed policies resolve to.
+    options.topology_changed = [this]() -> Status {
+      RAIND_TRY(publish_identities());
+      if (!policies_) return ok();
+      RAIND_TRY(policies_->reapply());
+      return ok();
+    };
+    options.dns_proxy = dns_address_;
+    options.pull_missing = [this](std::string name) -> awaitable<Result<images::ImageRecord>> {
+      registry::PullRequest request;
+      RAIND_CO_TRY_ASSIGN(request.reference, images::parse_reference(name));
+      std::function<awaitable<void>(const nlohmann::json&)> no_progress;
+      auto pulled = co_await image_service_->pull(request, no_progress);
+      if (!pulled) co_return std::unexpected(std::move(pulled.error()));
+      co_return pulled->record;
+    };
     options.protected_paths = {config_.state_dir.string(), config_.run_dir.string(),
                                config_.log_dir.string(), config_.pki_dir.string(),
                                std::filesystem::absolute(options_.config_path).parent_path()};
@@ -334,7 +464,14 @@ class Daemon {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<api::AuditLog> audit_;
   std::unique_ptr<images::ImageStore> images_;
+  std::unique_ptr<registry::ImageService> image_service_;
   std::unique_ptr<containers::ContainerService> containers_;
+  std::unique_ptr<policy::PolicyService> policies_;
+  identity::Directory directory_;
+  std::string dns_address_;  // empty: no DNS proxy
+  std::unique_ptr<JsonlWriter> metrics_log_;
+  std::unique_ptr<metrics::MetricsService> metrics_;
+  hostnet::IptablesBackend iptables_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;
   std::unique_ptr<api::Server> server_;

@@ -9,7 +9,10 @@
 #include "condenser/api/router.hpp"
 #include "condenser/containers/service.hpp"
 #include "condenser/images/store.hpp"
+#include "condenser/metrics/service.hpp"
 #include "condenser/pki/pki.hpp"
+#include "condenser/policy/service.hpp"
+#include "condenser/registry/image_service.hpp"
 #include "condenser/store/store.hpp"
 #include "condenser/system/probe.hpp"
 
@@ -21,6 +24,8 @@ struct HandlerContext {
   system::HostFacts host;
   images::ImageStore* images = nullptr;  // <state_dir>/images
   containers::ContainerService* containers = nullptr;
+  registry::ImageService* registry = nullptr;  // pulls, logins, garbage collection
+  policy::PolicyService* policies = nullptr;
   std::string node;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // Called after a successful rotation so new connections use the new server certificate.
@@ -29,6 +34,9 @@ struct HandlerContext {
   std::function<boost::asio::awaitable<api::ApiResponse>(api::ApiRequest&, std::string event,
                                                          const store::ContainerRow&)>
       on_hook;
+  std::filesystem::path log_dir;                  // raind_<kind>.jsonl for GET /v1/logs
+  metrics::MetricsService* metrics = nullptr;     // GET /v1/metrics
+  std::function<nlohmann::json()> observability;  // pipeline counters for system info
 };
 
 void add_system_routes(api::Router& management, HandlerContext& ctx);
@@ -36,5 +44,7 @@ void add_pki_routes(api::Router& management, api::Router& ca, HandlerContext& ct
 void add_hook_routes(api::Router& hooks, HandlerContext& ctx);
 void add_image_routes(api::Router& management, HandlerContext& ctx);
 void add_container_routes(api::Router& management, HandlerContext& ctx);
+void add_policy_routes(api::Router& management, HandlerContext& ctx);
+void add_log_routes(api::Router& management, HandlerContext& ctx);
 
 }  // namespace raind::condenser::handlers

@@ -10,6 +10,7 @@
 #include <netlink/route/link.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -156,62 +157,93 @@ std::mutex& nat_mutex() {
 
 }  // namespace
 
-Status ensure_bridge(std::string_view name, std::string_view gateway_cidr, unsigned mtu) {
-  RAIND_TRY(check_ifname(name));
-  auto ctx = [&](Status s) { return with_context(std::move(s), fmt::format("bridge {}", name)); };
+namespace {
+
+Result<NlAddr> parse_interface_address(std::string_view cidr) {
   nl_addr* parsed = nullptr;
-  if (int err = nl_addr_parse(std::string(gateway_cidr).c_str(), AF_INET, &parsed); err < 0)
-    return nl_fail(err, fmt::format("gateway address '{}'", gateway_cidr));
+  if (int err = nl_addr_parse(std::string(cidr).c_str(), AF_INET, &parsed); err < 0)
+    return nl_fail(err, fmt::format("address '{}'", cidr));
   NlAddr local(parsed);
   if (nl_addr_get_family(local.get()) != AF_INET || nl_addr_get_prefixlen(local.get()) == 0 ||
-      nl_addr_get_prefixlen(local.get()) >= 32)
-    return failf(Errc::invalid_argument, "gateway address '{}' is not IPv4 address/prefix",
-                 gateway_cidr);
+      nl_addr_get_prefixlen(local.get()) > 32)
+    return failf(Errc::invalid_argument, "address '{}' is not IPv4 address/prefix", cidr);
+  return local;
+}
 
-  RAIND_TRY_ASSIGN(auto sock, route_socket());
-  RAIND_TRY_ASSIGN(auto link, find_link(sock.get(), name));
+// The link named `name` of `kind`, created when missing; an existing link of another kind is
+// refused.
+Result<Link> ensure_link(nl_sock* sock, std::string_view name, const char* kind, unsigned mtu) {
+  RAIND_TRY_ASSIGN(auto link, find_link(sock, name));
   if (!link) {
-    Link bridge(rtnl_link_alloc());
-    if (!bridge) return fail(Errc::system, "netlink: cannot allocate a link");
-    if (int err = rtnl_link_set_type(bridge.get(), "bridge"); err < 0)
-      return nl_fail(err, "netlink: bridge link type");
-    rtnl_link_set_name(bridge.get(), std::string(name).c_str());
-    if (mtu) rtnl_link_set_mtu(bridge.get(), mtu);
+    Link fresh(rtnl_link_alloc());
+    if (!fresh) return fail(Errc::system, "netlink: cannot allocate a link");
+    if (int err = rtnl_link_set_type(fresh.get(), kind); err < 0)
+      return nl_fail(err, fmt::format("netlink: {} link type", kind));
+    rtnl_link_set_name(fresh.get(), std::string(name).c_str());
+    if (mtu) rtnl_link_set_mtu(fresh.get(), mtu);
     // EEXIST: created concurrently by someone else; checked below like any existing link.
-    int err = rtnl_link_add(sock.get(), bridge.get(), NLM_F_CREATE | NLM_F_EXCL);
-    if (err < 0 && err != -NLE_EXIST) return nl_fail(err, fmt::format("create bridge {}", name));
-    RAIND_TRY_ASSIGN(link, find_link(sock.get(), name));
-    if (!link) return failf(Errc::system, "bridge {} vanished after creation", name);
+    int err = rtnl_link_add(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err < 0 && err != -NLE_EXIST) return nl_fail(err, fmt::format("create {} {}", kind, name));
+    RAIND_TRY_ASSIGN(link, find_link(sock, name));
+    if (!link) return failf(Errc::system, "{} {} vanished after creation", kind, name);
   }
-  if (!is_bridge(link.get()))
-    return failf(Errc::conflict, "interface {} exists and is not a bridge", name);
-  const int ifindex = rtnl_link_get_ifindex(link.get());
+  const char* type = rtnl_link_get_type(link.get());
+  if (!type || std::string_view(type) != kind)
+    return failf(Errc::conflict, "interface {} exists and is not a {}", name, kind);
+  return link;
+}
 
+// Gives the link its address (already present is fine) and brings it up with `mtu`.
+Status address_and_raise(nl_sock* sock, rtnl_link* link, nl_addr* local, std::string_view cidr,
+                         std::string_view name, unsigned mtu) {
   RtAddr addr(rtnl_addr_alloc());
   if (!addr) return fail(Errc::system, "netlink: cannot allocate an address");
-  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  rtnl_addr_set_ifindex(addr.get(), rtnl_link_get_ifindex(link));
   rtnl_addr_set_family(addr.get(), AF_INET);
-  if (int err = rtnl_addr_set_local(addr.get(), local.get()); err < 0)
+  if (int err = rtnl_addr_set_local(addr.get(), local); err < 0)
     return nl_fail(err, "netlink: address");
-  rtnl_addr_set_prefixlen(addr.get(), nl_addr_get_prefixlen(local.get()));
-  // The kernel answers EEXIST when the bridge already has this address: that is the idempotent
+  rtnl_addr_set_prefixlen(addr.get(), nl_addr_get_prefixlen(local));
+  // The kernel answers EEXIST when the link already has this address: that is the idempotent
   // case, not a failure.
-  if (int err = rtnl_addr_add(sock.get(), addr.get(), 0); err < 0 && err != -NLE_EXIST)
-    return nl_fail(err, fmt::format("add address {} to {}", gateway_cidr, name));
-
-  RAIND_TRY(ctx(set_bridge_nf_call_iptables(sock.get(), ifindex, name)));
-
-  const bool up = rtnl_link_get_flags(link.get()) & IFF_UP;
-  const bool mtu_ok = mtu == 0 || rtnl_link_get_mtu(link.get()) == mtu;
+  if (int err = rtnl_addr_add(sock, addr.get(), 0); err < 0 && err != -NLE_EXIST)
+    return nl_fail(err, fmt::format("add address {} to {}", cidr, name));
+  const bool up = rtnl_link_get_flags(link) & IFF_UP;
+  const bool mtu_ok = mtu == 0 || rtnl_link_get_mtu(link) == mtu;
   if (!up || !mtu_ok) {
     Link change(rtnl_link_alloc());
     if (!change) return fail(Errc::system, "netlink: cannot allocate a link");
     rtnl_link_set_flags(change.get(), IFF_UP);
     if (mtu) rtnl_link_set_mtu(change.get(), mtu);
-    if (int err = rtnl_link_change(sock.get(), link.get(), change.get(), 0); err < 0)
+    if (int err = rtnl_link_change(sock, link, change.get(), 0); err < 0)
       return nl_fail(err, fmt::format("set {} up (mtu {})", name, mtu));
   }
   return ok();
+}
+
+}  // namespace
+
+Status ensure_bridge(std::string_view name, std::string_view gateway_cidr, unsigned mtu) {
+  RAIND_TRY(check_ifname(name));
+  auto ctx = [&](Status s) { return with_context(std::move(s), fmt::format("bridge {}", name)); };
+  RAIND_TRY_ASSIGN(auto local, parse_interface_address(gateway_cidr));
+  if (nl_addr_get_prefixlen(local.get()) >= 32)
+    return failf(Errc::invalid_argument, "gateway address '{}' is not IPv4 address/prefix",
+                 gateway_cidr);
+  RAIND_TRY_ASSIGN(auto sock, route_socket());
+  RAIND_TRY_ASSIGN(auto link, ensure_link(sock.get(), name, "bridge", mtu));
+  RAIND_TRY(ctx(set_bridge_nf_call_iptables(sock.get(), rtnl_link_get_ifindex(link.get()), name)));
+  return address_and_raise(sock.get(), link.get(), local.get(), gateway_cidr, name, mtu);
+}
+
+Status ensure_dummy(std::string_view name, std::string_view address_cidr) {
+  RAIND_TRY(check_ifname(name));
+  RAIND_TRY_ASSIGN(auto local, parse_interface_address(address_cidr));
+  RAIND_TRY_ASSIGN(auto sock, route_socket());
+  auto link = ensure_link(sock.get(), name, "dummy", 0);
+  // Kernels built without CONFIG_DUMMY: a bridge without ports holds a local address as well.
+  if (!link) link = ensure_link(sock.get(), name, "bridge", 0);
+  if (!link) return std::unexpected(std::move(link.error()));
+  return address_and_raise(sock.get(), link->get(), local.get(), address_cidr, name, 0);
 }
 
 Status remove_link(std::string_view name) {
@@ -323,7 +355,7 @@ Status remove_nat(const IptablesBackend& backend) {
     }
   }
   std::string last_err;
-  for (auto chain : {kPublishChain, kPostroutingChain}) {
+  for (auto chain : {kDnsChain, kPublishChain, kPostroutingChain}) {
     for (const char* op : {"-F", "-X"}) {
       RAIND_TRY_ASSIGN(
           auto r, run_tool({backend.iptables, "-w", "5", "-t", "nat", op, std::string(chain)}));
@@ -333,11 +365,115 @@ Status remove_nat(const IptablesBackend& backend) {
   RAIND_TRY_ASSIGN(auto saved, run_tool({backend.save, "-t", "nat"}));
   if (saved.status.shell_code() != 0)
     return failf(Errc::system, "{} -t nat failed: {}", backend.save, trimmed(saved.err));
-  for (auto chain : {kPublishChain, kPostroutingChain}) {
+  for (auto chain : {kDnsChain, kPublishChain, kPostroutingChain}) {
     if (saved.out.find(fmt::format("\n:{} ", chain)) != std::string::npos)
       return failf(Errc::conflict, "nat chain {} is still present after removal: {}", chain,
                    last_err);
   }
+  return ok();
+}
+
+IptablesBackend nft_backend() {
+  return {"iptables-nft-restore", "iptables-nft-save", "iptables-nft"};
+}
+IptablesBackend legacy_backend() {
+  return {"iptables-legacy-restore", "iptables-legacy-save", "iptables-legacy"};
+}
+
+Result<IptablesBackend> choose_iptables_backend(std::string_view setting) {
+  if (setting == "nft") return nft_backend();
+  if (setting == "legacy") return legacy_backend();
+  if (setting != "auto")
+    return failf(Errc::invalid_argument, "iptables backend '{}' is not auto, nft or legacy",
+                 setting);
+  auto rules_in = [](const IptablesBackend& b) -> long {
+    auto saved = run_tool({b.save});
+    if (!saved || saved->status.shell_code() != 0) return -1;
+    long n = 0;
+    for (std::size_t at = saved->out.find("\n-A "); at != std::string::npos;
+         at = saved->out.find("\n-A ", at + 1))
+      ++n;
+    return n;
+  };
+  long nft = rules_in(nft_backend()), legacy = rules_in(legacy_backend());
+  if (nft < 0 && legacy < 0)
+    return failf(Errc::unsupported, "neither iptables-nft nor iptables-legacy works here");
+  if (legacy > 0 && nft <= 0) return legacy_backend();
+  return nft >= 0 ? nft_backend() : legacy_backend();
+}
+
+std::vector<std::string> chain_rules(std::string_view text,
+                                     const std::vector<std::string>& chains) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+    if (!line.starts_with("-A ")) continue;
+    auto chain = line.substr(3, line.find(' ', 3) - 3);
+    if (std::find(chains.begin(), chains.end(), chain) != chains.end()) out.emplace_back(line);
+  }
+  return out;
+}
+
+namespace {
+std::mutex& filter_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace
+
+Status apply_filter(const FilterRules& rules, const IptablesBackend& backend) {
+  std::lock_guard lock(filter_mutex());
+  RAIND_TRY_ASSIGN(auto restored,
+                   run_tool({backend.restore, "-w", "5", "--noflush"}, rules.payload));
+  if (restored.status.shell_code() != 0)
+    return failf(Errc::system, "{} --noflush (filter) failed with status {}: {}", backend.restore,
+                 restored.status.shell_code(), trimmed(restored.err));
+  for (const auto& [builtin, target] : rules.jumps) {
+    RAIND_TRY_ASSIGN(auto present, run_tool({backend.iptables, "-w", "5", "-t", "filter", "-C",
+                                             builtin, "-j", target}));
+    if (present.status.shell_code() == 0) continue;
+    RAIND_TRY_ASSIGN(auto added, run_tool({backend.iptables, "-w", "5", "-t", "filter", "-I",
+                                           builtin, "1", "-j", target}));
+    if (added.status.shell_code() != 0)
+      return failf(Errc::system, "{} -I {} -j {} failed: {}", backend.iptables, builtin, target,
+                   trimmed(added.err));
+  }
+  RAIND_TRY_ASSIGN(auto saved, run_tool({backend.save, "-t", "filter"}));
+  if (saved.status.shell_code() != 0)
+    return failf(Errc::system, "{} -t filter failed: {}", backend.save, trimmed(saved.err));
+  // Chain by chain: iptables-save groups rules by chain, the payload need not.
+  for (const auto& chain : rules.chains) {
+    auto want = chain_rules(rules.payload, {chain});
+    auto have = chain_rules(saved.out, {chain});
+    if (want == have) continue;
+    std::size_t i = 0;
+    while (i < want.size() && i < have.size() && want[i] == have[i]) ++i;
+    return failf(Errc::system,
+                 "the rules in force in {} differ from the ones applied at rule {}: want '{}', "
+                 "have '{}'",
+                 chain, i + 1, i < want.size() ? want[i] : "(end)",
+                 i < have.size() ? have[i] : "(end)");
+  }
+  return ok();
+}
+
+Status remove_filter(const FilterRules& rules, const IptablesBackend& backend) {
+  std::lock_guard lock(filter_mutex());
+  for (const auto& [builtin, target] : rules.jumps) {
+    for (int i = 0; i < 16; ++i) {
+      RAIND_TRY_ASSIGN(auto r, run_tool({backend.iptables, "-w", "5", "-t", "filter", "-D", builtin,
+                                         "-j", target}));
+      if (r.status.shell_code() != 0) break;
+    }
+  }
+  for (const char* op : {"-F", "-X"})
+    for (const auto& chain : rules.chains)
+      (void)run_tool({backend.iptables, "-w", "5", "-t", "filter", op, chain});
   return ok();
 }
 

@@ -45,6 +45,12 @@ Status validate_nat_input(const NatInput& input) {
   if (!is_ipv4_cidr(input.runtime_subnet))
     return failf(Errc::invalid_argument, "runtime subnet '{}' is not an IPv4 CIDR",
                  input.runtime_subnet);
+  for (const auto& bridge : input.bridges)
+    if (bridge.empty() || bridge.size() > 15 || !is_safe_id(bridge))
+      return failf(Errc::invalid_argument, "bridge name '{}' is not a valid interface name",
+                   bridge);
+  if (!input.dns_proxy.empty() && !is_ipv4(input.dns_proxy))
+    return failf(Errc::invalid_argument, "DNS proxy address '{}' is not IPv4", input.dns_proxy);
   for (const auto& p : input.ports) {
     if (!is_safe_id(p.container_id))
       return failf(Errc::invalid_argument, "published port: container id '{}' is not valid",
@@ -76,7 +82,20 @@ std::string render_nat_rules(const NatInput& input) {
   });
   const std::string& subnet = input.runtime_subnet;
   std::string out = "*nat\n";
-  out += fmt::format(":{} - [0:0]\n:{} - [0:0]\n", kPostroutingChain, kPublishChain);
+  out += fmt::format(":{} - [0:0]\n:{} - [0:0]\n:{} - [0:0]\n", kDnsChain, kPostroutingChain,
+                     kPublishChain);
+
+  // Port 53 from any container, to any address, goes to the proxy (queries to the gateway, to
+  // a resolver the image hard-codes, to the world). Bridges are listed in name order.
+  if (!input.dns_proxy.empty()) {
+    std::vector<std::string> bridges = input.bridges;
+    std::sort(bridges.begin(), bridges.end());
+    bridges.erase(std::unique(bridges.begin(), bridges.end()), bridges.end());
+    for (const auto& bridge : bridges)
+      for (const char* proto : {"udp", "tcp"})
+        out += fmt::format("-A {} -i {} -p {} -m {} --dport 53 -j DNAT --to-destination {}:53\n",
+                           kDnsChain, bridge, proto, proto, input.dns_proxy);
+  }
 
   // Containers reach the world with the host's address.
   out += fmt::format("-A {} -s {} ! -d {} -j MASQUERADE\n", kPostroutingChain, subnet, subnet);
@@ -111,6 +130,7 @@ std::string render_nat_rules(const NatInput& input) {
 
 std::vector<Jump> nat_jumps() {
   return {
+      {"PREROUTING", {"-j", std::string(kDnsChain)}},
       {"PREROUTING", {"-m", "addrtype", "--dst-type", "LOCAL", "-j", std::string(kPublishChain)}},
       {"OUTPUT",
        {"!", "-d", "127.0.0.0/8", "-m", "addrtype", "--dst-type", "LOCAL", "-j",

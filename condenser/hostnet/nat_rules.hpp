@@ -18,6 +18,9 @@ namespace raind::condenser::hostnet {
 
 inline constexpr std::string_view kPublishChain = "RAIND-PUBLISH";
 inline constexpr std::string_view kPostroutingChain = "RAIND-POSTROUTING";
+// DNS from every container bridge is redirected to the DNS proxy, whatever resolver the
+// container asked: every query is answered and logged by condenserd.
+inline constexpr std::string_view kDnsChain = "RAIND-DNS";
 
 struct PublishedPort {
   std::string container_id;
@@ -33,6 +36,7 @@ struct NatInput {
   std::string runtime_subnet = "10.166.0.0/16";
   std::vector<std::string> bridges;
   std::vector<PublishedPort> ports;
+  std::string dns_proxy;  // IPv4 the proxy listens on (port 53); empty: no DNS redirection
 };
 
 // Rejects input that would render a malformed or injected payload: protocols other than
@@ -40,7 +44,7 @@ struct NatInput {
 // outside [A-Za-z0-9_.-]. apply_nat() calls it before rendering.
 Status validate_nat_input(const NatInput& input);
 
-// `iptables-restore --noflush` input for the two chains (table nat, ends with COMMIT). Ports are
+// `iptables-restore --noflush` input for the three chains (table nat, ends with COMMIT). Ports are
 // ordered by protocol, host port, host address (then container id) whatever the input order.
 std::string render_nat_rules(const NatInput& input);
 
@@ -48,9 +52,9 @@ struct Jump {
   std::string chain;              // built-in chain: PREROUTING, OUTPUT, POSTROUTING
   std::vector<std::string> spec;  // rule arguments after "-A <chain>"
 };
-// The jumps into RAIND-PUBLISH (packets to local addresses, from outside and from the host
-// itself, loopback destinations excluded: DNAT of 127/8 would need route_localnet) and into
-// RAIND-POSTROUTING.
+// The jumps into RAIND-DNS (from bridges), RAIND-PUBLISH (packets to local addresses, from outside
+// and from the host itself, loopback destinations excluded: DNAT of 127/8 would need
+// route_localnet) and into RAIND-POSTROUTING.
 std::vector<Jump> nat_jumps();
 
 }  // namespace raind::condenser::hostnet

@@ -19,6 +19,7 @@ std::string serialize_image_index(const std::vector<ImageRecord>& images) {
   for (const auto& image : images) {
     list.push_back({{"reference", image.reference},
                     {"manifest_digest", image.manifest_digest},
+                    {"index_digest", image.index_digest},
                     {"config_digest", image.config_digest},
                     {"layer_digests", image.layer_digests},
                     {"diff_ids", image.diff_ids},
@@ -41,12 +42,14 @@ Result<std::vector<ImageRecord>> parse_image_index(std::string_view json) {
       item.at("reference").get_to(record.reference);
       item.at("manifest_digest").get_to(record.manifest_digest);
       item.at("config_digest").get_to(record.config_digest);
+      record.index_digest = item.value("index_digest", std::string());
       item.at("layer_digests").get_to(record.layer_digests);
       item.at("diff_ids").get_to(record.diff_ids);
       record.created_unix = item.value("created_unix", std::int64_t{0});
       // The store builds paths from these digests: never trust them unchecked.
       bool digests_ok = is_sha256_digest(record.config_digest) &&
                         is_sha256_digest(record.manifest_digest) &&
+                        (record.index_digest.empty() || is_sha256_digest(record.index_digest)) &&
                         record.layer_digests.size() == record.diff_ids.size();
       for (const auto& d : record.layer_digests) digests_ok = digests_ok && is_sha256_digest(d);
       for (const auto& d : record.diff_ids) digests_ok = digests_ok && is_sha256_digest(d);

@@ -17,6 +17,7 @@ struct ImageRecord {
   std::vector<std::string> layer_digests;  // layer blobs as stored, bottom layer first
   std::vector<std::string> diff_ids;       // uncompressed layer digests, bottom layer first
   std::int64_t created_unix = 0;           // when the record was written
+  std::string index_digest;                // the index/manifest list it was chosen from, if any
 
   // The image id: the config digest's hex, as docker shows it.
   std::string id() const;

@@ -261,9 +261,13 @@ Result<std::vector<ImageRecord>> import_archive(ImageStore& store, const fs::pat
         RAIND_TRY(store.ensure_layer(named.image.diff_ids[i], named.image.layer_digests[i]));
     std::vector<ImageRecord> records;
     for (const auto& named : images) {
-      ImageRecord record{named.name.to_string(),    named.image.manifest_digest,
-                         named.image.config_digest, named.image.layer_digests,
-                         named.image.diff_ids,      0};
+      ImageRecord record{named.name.to_string(),
+                         named.image.manifest_digest,
+                         named.image.config_digest,
+                         named.image.layer_digests,
+                         named.image.diff_ids,
+                         0,
+                         {}};
       RAIND_TRY(store.add_image(record));
       records.push_back(std::move(record));
     }

@@ -62,6 +62,14 @@ Result<archive_entry*> LayerReader::next() {
   int rc = archive_read_next_header(inner_, &entry);
   if (rc == ARCHIVE_EOF) return static_cast<archive_entry*>(nullptr);
   if (rc < ARCHIVE_WARN) return std::unexpected(error("read tar header"));
+  if (rc == ARCHIVE_WARN) {
+    // A warning means libarchive dropped part of the header (e.g. a pax record over its 1 MiB
+    // limit, and every record after it), so the entry would not be what other readers see.
+    // Only a name that cannot be converted to the locale is harmless: the raw bytes are kept.
+    const char* msg = archive_error_string(inner_);
+    if (msg == nullptr || std::string_view(msg).find("converted") == std::string_view::npos)
+      return std::unexpected(error("tar header partly ignored"));
+  }
   return entry;
 }
 

@@ -283,6 +283,13 @@ class Unpacker {
   std::vector<DirTimes> dir_times_;
 };
 
+// Entry names in errors, cut short: a hostile name can be a megabyte long.
+std::string printable_name(const char* name) {
+  std::string_view view = name != nullptr ? name : "";
+  if (view.size() <= 256) return std::string(view);
+  return fmt::format("{}…({} bytes)", view.substr(0, 256), view.size());
+}
+
 }  // namespace
 
 Result<UnpackStats> unpack_layer_fd(int fd, const std::filesystem::path& dest) {
@@ -312,7 +319,7 @@ Result<UnpackStats> unpack_layer_fd(int fd, const std::filesystem::path& dest) {
     const char* name = archive_entry_pathname(*entry);
     if (auto applied = unpacker.apply(*entry, stats); !applied)
       return context(std::move(applied.error())
-                         .context(fmt::format("layer entry '{}'", name != nullptr ? name : "")));
+                         .context(fmt::format("layer entry '{}'", printable_name(name))));
   }
   if (auto timed = unpacker.finish_dir_times(); !timed) return context(std::move(timed.error()));
   auto diff_id = (*reader)->finish_diff_id();

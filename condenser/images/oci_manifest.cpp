@@ -1,5 +1,7 @@
 #include "condenser/images/oci_manifest.hpp"
 
+#include <sys/utsname.h>
+
 #include <nlohmann/json.hpp>
 
 #include "condenser/images/reference.hpp"
@@ -120,6 +122,26 @@ std::optional<Descriptor> select_platform(const std::vector<Descriptor>& manifes
   for (const auto& d : manifests)
     if (d.platform && platform_matches(*d.platform, want)) return d;
   return std::nullopt;
+}
+
+Platform host_platform() {
+  Platform p;
+  struct utsname u {};
+  if (::uname(&u) != 0) return p;
+  std::string_view machine = u.machine;
+  if (machine == "x86_64")
+    p.architecture = "amd64";
+  else if (machine == "aarch64" || machine == "arm64")
+    p.architecture = "arm64", p.variant = "v8";
+  else if (machine.starts_with("armv7"))
+    p.architecture = "arm", p.variant = "v7";
+  else if (machine.starts_with("armv6"))
+    p.architecture = "arm", p.variant = "v6";
+  else if (machine == "i686" || machine == "i386")
+    p.architecture = "386";
+  else
+    p.architecture = std::string(machine);  // ppc64le, s390x, riscv64 share OCI's names
+  return p;
 }
 
 }  // namespace raind::condenser::images

@@ -57,6 +57,9 @@ Result<ImageConfigInfo> parse_image_config(std::string_view json);
 // True when the document is an index, judged by mediaType or by a "manifests" array.
 bool looks_like_index(std::string_view json);
 
+// The platform this machine runs (uname, in OCI names: x86_64 → amd64, aarch64 → arm64, …).
+Platform host_platform();
+
 // os and architecture must match; variant only when both sides name one.
 bool platform_matches(const Platform& have, const Platform& want);
 // First entry whose platform matches; entries without a platform never match.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "condenser/images/layer_unpack.hpp"
+#include "condenser/images/oci_manifest.hpp"
 #include "condenser/images/reference.hpp"
 #include "condenser/images/sha256_stream.hpp"
 #include "raind/atomic_file.hpp"
@@ -44,7 +45,8 @@ bool matches_reference(const ImageRecord& record, const Reference& want) {
   if (want.digest.empty()) return record.reference == want.to_string();
   auto have = parse_reference(record.reference);
   if (!have || have->registry != want.registry || have->repository != want.repository) return false;
-  return record.manifest_digest == want.digest && (want.tag.empty() || have->tag == want.tag);
+  return (record.manifest_digest == want.digest || record.index_digest == want.digest) &&
+         (want.tag.empty() || have->tag == want.tag);
 }
 
 }  // namespace
@@ -104,6 +106,19 @@ Result<std::string> ImageStore::put_blob_bytes(std::string_view bytes,
         return bytes;
       },
       expected_digest);
+}
+
+fs::path ImageStore::partial_blob_path(std::string_view digest) const {
+  return root_ / "tmp" / ("partial-" + std::string(digest_hex(digest)));
+}
+
+Status ImageStore::adopt_blob(const fs::path& file, std::string_view digest) {
+  if (!is_sha256_digest(digest))
+    return failf(Errc::invalid_argument, "invalid digest '{}'", digest);
+  if (::chmod(file.c_str(), 0644) != 0) return fail_errno(fmt::format("chmod {}", file.string()));
+  if (::rename(file.c_str(), blob_path(digest).c_str()) != 0)
+    return fail_errno(fmt::format("store blob {}", digest));
+  return ok();
 }
 
 Result<std::string> ImageStore::read_blob(std::string_view digest, std::size_t max_size) const {
@@ -203,6 +218,10 @@ Result<std::vector<ImageRecord>> ImageStore::list_images() const {
 Result<ImageRecord> ImageStore::find_image(std::string_view name) const {
   RAIND_TRY_ASSIGN(auto images, read_index());
   if (auto ref = parse_reference(name)) {
+    // The record stored under exactly this name first: "repo@<index digest>" must not resolve
+    // to another platform's record chosen from the same index under a tag.
+    for (const auto& image : images)
+      if (image.reference == ref->to_string()) return image;
     for (const auto& image : images)
       if (matches_reference(image, *ref)) return image;
   }
@@ -261,9 +280,11 @@ Result<std::vector<fs::path>> ImageStore::lowerdirs(const ImageRecord& image) co
 }
 
 Status ImageStore::remove_temporaries() {
-  RAIND_TRY(sys::remove_all_xdev(root_ / "tmp"));
-  RAIND_TRY(sys::mkdir_p(root_ / "tmp", 0700));
   std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(root_ / "tmp", ec)) {
+    if (!entry.path().filename().string().starts_with("partial-"))
+      RAIND_TRY(sys::remove_all_xdev(entry.path()));
+  }
   for (const auto& entry : fs::directory_iterator(root_ / "layers", ec)) {
     if (entry.path().filename().string().starts_with(".tmp-"))
       RAIND_TRY(sys::remove_all_xdev(entry.path()));
@@ -272,4 +293,70 @@ Status ImageStore::remove_temporaries() {
   return ok();
 }
 
+}  // namespace raind::condenser::images
+
+namespace raind::condenser::images {
+namespace {
+std::uint64_t tree_bytes(const std::filesystem::path& dir) {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+}  // namespace
+
+Result<ImageStore::GcStats> ImageStore::collect_garbage(
+    const std::vector<std::string>& keep_configs) {
+  GcStats stats;
+  // Under the index lock so that no record appears between reading and deleting.
+  auto collected = update_index([&](std::vector<ImageRecord>& records) -> Status {
+    std::set<std::string> blobs(keep_configs.begin(), keep_configs.end());
+    std::set<std::string> layers;
+    for (const auto& r : records) {
+      blobs.insert(r.manifest_digest);
+      blobs.insert(r.config_digest);
+      if (!r.index_digest.empty()) blobs.insert(r.index_digest);
+      blobs.insert(r.layer_digests.begin(), r.layer_digests.end());
+      layers.insert(r.diff_ids.begin(), r.diff_ids.end());
+    }
+    for (const auto& config : keep_configs) {
+      auto text = read_blob(config);
+      if (!text) continue;
+      auto info = parse_image_config(*text);
+      if (info) layers.insert(info->diff_ids.begin(), info->diff_ids.end());
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root_ / "blobs" / "sha256", ec)) {
+      if (blobs.contains("sha256:" + entry.path().filename().string())) continue;
+      std::error_code size_ec;
+      auto size = fs::file_size(entry.path(), size_ec);
+      if (::unlink(entry.path().c_str()) != 0)
+        return fail_errno("remove blob " + entry.path().string());
+      stats.blobs_removed++;
+      if (!size_ec) stats.bytes_freed += size;
+    }
+    for (const auto& entry : fs::directory_iterator(root_ / "layers", ec)) {
+      auto name = entry.path().filename().string();
+      if (name.starts_with(".tmp-") || layers.contains("sha256:" + name)) continue;
+      stats.bytes_freed += tree_bytes(entry.path());
+      RAIND_TRY(sys::remove_all_xdev(entry.path()));
+      stats.layers_removed++;
+    }
+    for (const auto& entry : fs::directory_iterator(root_ / "tmp", ec)) {
+      if (!entry.path().filename().string().starts_with("partial-")) continue;
+      std::error_code size_ec;
+      auto size = fs::file_size(entry.path(), size_ec);
+      if (::unlink(entry.path().c_str()) == 0) {
+        stats.partials_removed++;
+        if (!size_ec) stats.bytes_freed += size;
+      }
+    }
+    return ok();
+  });
+  if (!collected) return std::unexpected(std::move(collected.error()));
+  return stats;
+}
 }  // namespace raind::condenser::images

@@ -39,6 +39,11 @@ class ImageStore {
                                std::optional<std::string_view> expected_digest = std::nullopt);
   Result<std::string> put_blob_bytes(
       std::string_view bytes, std::optional<std::string_view> expected_digest = std::nullopt);
+  // Moves a file already verified to hold `digest` (a finished download) into the store.
+  Status adopt_blob(const std::filesystem::path& file, std::string_view digest);
+  // Where a download of `digest` keeps its bytes until verified: survives a daemon restart so
+  // the next pull resumes it; removed by garbage collection.
+  std::filesystem::path partial_blob_path(std::string_view digest) const;
   // Reads a small blob (manifest, config) whole; larger than max_size is an error.
   Result<std::string> read_blob(std::string_view digest, std::size_t max_size = 16u << 20) const;
 
@@ -64,8 +69,21 @@ class ImageStore {
   // Overlay lowerdirs of an image, top layer first; every layer must be unpacked.
   Result<std::vector<std::filesystem::path>> lowerdirs(const ImageRecord& image) const;
 
-  // Removes temporaries left by a crash; call only when no other writer is active (start-up).
+  // Removes temporaries left by a crash (partial downloads are kept for resuming); call only
+  // when no other writer is active (start-up).
   Status remove_temporaries();
+
+  // --- garbage collection ------------------------------------------------------------------
+  struct GcStats {
+    std::size_t blobs_removed = 0;
+    std::size_t layers_removed = 0;
+    std::size_t partials_removed = 0;
+    std::uint64_t bytes_freed = 0;
+  };
+  // Removes every blob and unpacked layer no image record refers to, except the configs in
+  // keep_configs (images of existing containers whose tag moved on) and their layers, and
+  // partial downloads. The caller must exclude concurrent pulls and imports.
+  Result<GcStats> collect_garbage(const std::vector<std::string>& keep_configs);
 
  private:
   explicit ImageStore(std::filesystem::path root) : root_(std::move(root)) {}

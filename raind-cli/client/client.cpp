@@ -173,24 +173,31 @@ Result<HttpResult> Client::request(std::string_view method, std::string_view tar
   }
 }
 
-Status Client::stream(std::string_view target,
-                      const std::function<void(std::string_view)>& on_data) {
+Status Client::stream(std::string_view target, const std::function<void(std::string_view)>& on_data,
+                      std::string_view method, std::string_view body) {
   RAIND_TRY_ASSIGN(auto conn, connect());
   auto& stream = *conn->stream;
   beast::get_lowest_layer(stream).expires_never();
   boost::system::error_code ec;
   try {
-    http::request<http::empty_body> req{http::verb::get, std::string(target), 11};
+    http::request<http::string_body> req{
+        http::string_to_verb(beast::string_view(method.data(), method.size())), std::string(target),
+        11};
     req.set(http::field::host, endpoint_.display());
     req.set(http::field::user_agent, "raind/" RAIND_VERSION);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = std::string(body);
+      req.prepare_payload();
+    }
     req.keep_alive(false);
     http::write(stream, req, ec);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    auto on_chunk = [&](std::uint64_t, boost::string_view body, boost::system::error_code&) {
-      on_data(std::string_view(body.data(), body.size()));
-      return body.size();
+    auto on_chunk = [&](std::uint64_t, boost::string_view chunk, boost::system::error_code&) {
+      on_data(std::string_view(chunk.data(), chunk.size()));
+      return chunk.size();
     };
     parser.on_chunk_body(on_chunk);
     if (!ec) http::read(stream, buffer, parser, ec);

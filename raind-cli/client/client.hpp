@@ -65,7 +65,8 @@ class Client {
   Result<std::unique_ptr<TlsConnection>> connect();
   // GET with the body handed to `on_data` piece by piece as it arrives (a chunked stream such as
   // `logs?follow=1`), without a deadline. An error status becomes the daemon's message.
-  Status stream(std::string_view target, const std::function<void(std::string_view)>& on_data);
+  Status stream(std::string_view target, const std::function<void(std::string_view)>& on_data,
+                std::string_view method = "GET", std::string_view body = {});
 
   const Endpoint& endpoint() const { return endpoint_; }
 

@@ -24,6 +24,14 @@ void add_pki_commands(CLI::App& app, GlobalOptions& g);
 void add_image_commands(CLI::App& app, GlobalOptions& g);
 void add_container_commands(CLI::App& app, GlobalOptions& g);
 void add_network_commands(CLI::App& app, GlobalOptions& g);
+void add_policy_commands(CLI::App& app, GlobalOptions& g);
+// `logs` and `container stats` (after add_container_commands).
+void add_log_commands(CLI::App& app, GlobalOptions& g);
+
+// Pulls through the daemon, drawing progress on stderr (bars on a terminal, lines otherwise);
+// returns the pulled image's JSON. `platform` empty: the daemon's.
+Result<nlohmann::json> pull_image(Client& client, const std::string& reference,
+                                  const std::string& platform, bool quiet);
 
 // Percent-encodes everything but unreserved characters, for a path segment.
 std::string url_escape(std::string_view text);

@@ -163,6 +163,13 @@ void add_container_commands(CLI::App& app, GlobalOptions& g) {
         const bool interactive = is_run && flags->tty && !flags->detach;
         // An interactive run attaches before the start so no output is lost.
         if (is_run && !interactive) body["start"] = true;
+        // A missing image is pulled first, with progress, as docker does.
+        const std::string image = body.value("image", "");
+        if (auto local = client.call("GET", "/v1/images/" + url_escape(image));
+            !local && local.error().code() == Errc::not_found) {
+          std::fprintf(stderr, "image %s is not here: pulling it\n", image.c_str());
+          RAIND_TRY(pull_image(client, image, "", false));
+        }
         RAIND_TRY_ASSIGN(auto created, client.call("POST", "/v1/containers", body));
         const std::string id = created.value("id", "");
         if (!is_run) {

@@ -38,6 +38,10 @@ int recv(int fd, Header* header, void* payload, std::size_t payload_cap,
     if (n == 0) return -EPIPE;
     if (n < 0) {
       if (errno == EINTR) continue;
+      // A peer that exits with our messages unread leaves ECONNRESET pending, and the kernel
+      // reports it before the messages the peer sent (e.g. its error report); reading again
+      // returns those messages and then EOF.
+      if (errno == ECONNRESET) continue;
       return -errno;
     }
     if (static_cast<std::size_t>(n) < sizeof *header) return -EPROTO;

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <fcntl.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "raind/digest.hpp"
 #include "raind/sys/files.hpp"
 #include "raind/sys/process.hpp"
 
@@ -305,6 +308,56 @@ Run run(const std::vector<std::string>& argv, const std::vector<std::string>& en
   out.code = r->status.shell_code();
   out.out = r->out;
   out.err = r->err;
+  return out;
+}
+
+std::filesystem::path write_hostile_docker_archive(const std::filesystem::path& dir) {
+  auto layer_path = dir / "layer.tar";
+  {
+    archive* a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    archive_write_open_filename(a, layer_path.c_str());
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, "../escape");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, 2);
+    archive_write_header(a, e);
+    archive_write_data(a, "x\n", 2);
+    archive_entry_free(e);
+    archive_write_close(a);
+    archive_write_free(a);
+  }
+  auto layer = *raind::sys::read_file(layer_path);
+  auto layer_digest = raind::sha256_hex(layer);
+  nlohmann::json config = {
+      {"architecture", "amd64"},
+      {"os", "linux"},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + layer_digest}}}},
+      {"config", nlohmann::json::object()}};
+  auto config_text = config.dump();
+  auto config_name = raind::sha256_hex(config_text) + ".json";
+  nlohmann::json manifest = nlohmann::json::array(
+      {{{"Config", config_name}, {"RepoTags", {"evil:latest"}}, {"Layers", {"layer.tar"}}}});
+  auto out = dir / "evil.tar";
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open_filename(a, out.c_str());
+  auto add = [&](const std::string& name, const std::string& data) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, name.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
+    archive_write_header(a, e);
+    archive_write_data(a, data.data(), data.size());
+    archive_entry_free(e);
+  };
+  add("manifest.json", manifest.dump());
+  add(config_name, config_text);
+  add("layer.tar", layer);
+  archive_write_close(a);
+  archive_write_free(a);
   return out;
 }
 

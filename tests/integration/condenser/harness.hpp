@@ -113,4 +113,7 @@ struct Run {
 };
 Run run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
 
+// dir/evil.tar: a docker-archive ("evil:latest") whose one layer tries to write ../escape.
+std::filesystem::path write_hostile_docker_archive(const std::filesystem::path& dir);
+
 }  // namespace raind::testing

@@ -26,57 +26,6 @@ struct Cli {
   }
 };
 
-// A one-layer docker-archive whose layer tries to write ../escape.
-std::filesystem::path hostile_archive(const std::filesystem::path& dir) {
-  auto layer_path = dir / "layer.tar";
-  {
-    archive* a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
-    archive_write_open_filename(a, layer_path.c_str());
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, "../escape");
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, 2);
-    archive_write_header(a, e);
-    archive_write_data(a, "x\n", 2);
-    archive_entry_free(e);
-    archive_write_close(a);
-    archive_write_free(a);
-  }
-  auto layer = *raind::sys::read_file(layer_path);
-  auto layer_digest = raind::sha256_hex(layer);
-  nlohmann::json config = {
-      {"architecture", "amd64"},
-      {"os", "linux"},
-      {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + layer_digest}}}},
-      {"config", nlohmann::json::object()}};
-  auto config_text = config.dump();
-  auto config_name = raind::sha256_hex(config_text) + ".json";
-  nlohmann::json manifest = nlohmann::json::array(
-      {{{"Config", config_name}, {"RepoTags", {"evil:latest"}}, {"Layers", {"layer.tar"}}}});
-  auto out = dir / "evil.tar";
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_open_filename(a, out.c_str());
-  auto add = [&](const std::string& name, const std::string& data) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
-  };
-  add("manifest.json", manifest.dump());
-  add(config_name, config_text);
-  add("layer.tar", layer);
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
-}
-
 }  // namespace
 
 TEST(Images, ImportListInspectRemoveThroughTheCli) {
@@ -141,7 +90,7 @@ TEST(Images, BadImportsAreRefusedAndStoreNothing) {
   EXPECT_NE(bad_ref.code, 0);
   EXPECT_NE(bad_ref.err.find("reference"), std::string::npos) << bad_ref.err;
 
-  auto evil = hostile_archive(dir.path());
+  auto evil = write_hostile_docker_archive(dir.path());
   auto hostile = raind({"image", "import", evil.string()});
   EXPECT_NE(hostile.code, 0);
   EXPECT_NE(hostile.err.find("../escape"), std::string::npos) << hostile.err;

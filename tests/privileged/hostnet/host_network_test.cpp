@@ -320,4 +320,67 @@ TEST_F(HostNetTest, LegacyBackendApplyAndRemove) {
   EXPECT_EQ(must({"iptables-legacy-save", "-t", "nat"}).find("RAIND"), std::string::npos);
 }
 
+// The policy engine's filter rules: applied atomically, verified, and on a refused payload the
+// previous rules stay in force; both backends; the probe picks the backend in use.
+hn::FilterRules filter_rules(const std::string& body) {
+  hn::FilterRules r;
+  r.chains = {"RAINDT-ROOT", "RAINDT-EW"};
+  r.jumps = {{"FORWARD", "RAINDT-ROOT"}};
+  r.payload =
+      "*filter\n:RAINDT-ROOT - [0:0]\n:RAINDT-EW - [0:0]\n"
+      "-A RAINDT-ROOT -i " +
+      std::string(kBridge) + " -j RAINDT-EW\n" + body + "COMMIT\n";
+  return r;
+}
+
+TEST_F(HostNetTest, FilterRulesApplyVerifyAndSurviveARefusedPayload) {
+  for (const auto& backend :
+       {hn::nft_backend(), hn::IptablesBackend{"iptables-legacy-restore", "iptables-legacy-save",
+                                               "iptables-legacy"}}) {
+    if (run_cmd({"sh", "-c", "command -v " + backend.restore}).status.shell_code() != 0) continue;
+    auto good = filter_rules(
+        "-A RAINDT-EW -p tcp -m tcp --dport 8080 -m conntrack --ctstate NEW -j NFLOG "
+        "--nflog-prefix \"RAIND-EW-ALLOW,id=t1\" --nflog-group 10\n"
+        "-A RAINDT-EW -p tcp -m tcp --dport 8080 -j ACCEPT\n-A RAINDT-EW -j DROP\n");
+    for (int i = 0; i < 2; ++i) {
+      auto s = hn::apply_filter(good, backend);
+      ASSERT_TRUE(s) << backend.restore << ": " << s.error().what();
+    }
+    std::string before = must({backend.save, "-t", "filter"});
+    EXPECT_EQ(count_lines(before, "-A FORWARD -j RAINDT-ROOT"), 1) << before;
+    for (const auto& chain : good.chains)  // save groups rules by chain; the payload need not
+      EXPECT_EQ(hn::chain_rules(before, {chain}), hn::chain_rules(good.payload, {chain}));
+
+    // A payload the kernel refuses halfway (an unknown match on its last rule): nothing of it
+    // takes effect, the error names the tool's complaint.
+    auto bad = filter_rules("-A RAINDT-EW -j ACCEPT\n-A RAINDT-EW -m nosuchmatch -j DROP\n");
+    auto refused = hn::apply_filter(bad, backend);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().what().find("failed with status"), std::string::npos)
+        << refused.error().what();
+    EXPECT_EQ(hn::chain_rules(must({backend.save, "-t", "filter"}), good.chains),
+              hn::chain_rules(before, good.chains))
+        << "the previous rules must stay in force";
+
+    ASSERT_TRUE(hn::remove_filter(good, backend));
+    EXPECT_EQ(must({backend.save, "-t", "filter"}).find("RAINDT"), std::string::npos);
+  }
+}
+
+TEST_F(HostNetTest, BackendProbePrefersTheBackendInUse) {
+  auto chosen = hn::choose_iptables_backend("auto");
+  ASSERT_TRUE(chosen) << chosen.error().what();
+  EXPECT_EQ(chosen->iptables, "iptables-nft") << "a fresh namespace: nf_tables";
+  EXPECT_EQ(hn::choose_iptables_backend("legacy")->iptables, "iptables-legacy");
+  EXPECT_FALSE(hn::choose_iptables_backend("ebtables"));
+  if (run_cmd({"sh", "-c", "command -v iptables-legacy"}).status.shell_code() != 0) return;
+  must({"iptables-legacy", "-N", "RAINDT-PROBE"});
+  must({"iptables-legacy", "-A", "RAINDT-PROBE", "-j", "RETURN"});
+  auto probed = hn::choose_iptables_backend("auto");
+  must({"iptables-legacy", "-F", "RAINDT-PROBE"});
+  must({"iptables-legacy", "-X", "RAINDT-PROBE"});
+  ASSERT_TRUE(probed);
+  EXPECT_EQ(probed->iptables, "iptables-legacy") << "legacy rules present, nft empty";
+}
+
 }  // namespace

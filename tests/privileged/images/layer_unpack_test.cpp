@@ -2,13 +2,18 @@
 #include "condenser/images/layer_unpack.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "condenser/images/sha256_stream.hpp"
 #include "raind/sys/files.hpp"
@@ -244,6 +249,93 @@ TEST_F(LayerUnpack, TruncatedGzipIsRejected) {
   auto stats = unpack(gz.substr(0, gz.size() / 2));
   ASSERT_FALSE(stats);
   EXPECT_FALSE(fs::exists(fs::symlink_status(dest_)));
+}
+
+// Headers that claim enormous sizes: a 1 MiB pax path, a pax (or base-256) size of 1 TiB with
+// next to no data behind it, a pax header that itself claims 1 TiB. Each must fail cleanly:
+// an error, no hang, no allocation of the claimed size, nothing left behind.
+TEST_F(LayerUnpack, HugeHeaderIsRejected) {
+  using testing::pax_header;
+  using testing::tar_end;
+  using testing::tar_pad;
+  using testing::ustar_header;
+  constexpr std::uint64_t kTiB = std::uint64_t{1} << 40;
+  // A small entry first, so cleanup of a partly written layer is exercised.
+  const std::string ok = ustar_header("ok", '0', 4) + "fine" + tar_pad(4);
+  const std::string tib_size = pax_header({{"size", std::to_string(kTiB)}});
+
+  struct Case {
+    std::string name;
+    std::string bytes;
+  };
+  std::vector<Case> cases;
+  {
+    TarBuilder b;
+    b.file("ok", "fine").file(std::string(1 << 20, 'a'), "x");
+    cases.push_back({"pax_path_1MiB", b.finish()});
+  }
+  {
+    // Under libarchive's limits (1 MiB per special header, 999,999 bytes per pax record): the
+    // whole path reaches the unpacker, whose file system calls refuse the 999,981-byte name.
+    TarBuilder b;
+    b.file("ok", "fine").file("d/" + std::string(999981, 'a'), "x");
+    cases.push_back({"pax_path_999981_bytes", b.finish()});
+  }
+  cases.push_back({"pax_size_1TiB_then_eof", ok + tib_size + ustar_header("big", '0', 0)});
+  cases.push_back({"pax_size_1TiB_then_end_marker", ok + tib_size + ustar_header("big", '0', 0) +
+                                                        "some data" + tar_pad(9) + tar_end()});
+  cases.push_back(
+      {"pax_size_1TiB_gzip",
+       testing::compress(ok + tib_size + ustar_header("big", '0', 0) + tar_end(), "gzip")});
+  cases.push_back(
+      {"pax_size_overflows_int64", ok + pax_header({{"size", "99999999999999999999999999"}}) +
+                                       ustar_header("big", '0', 0) + tar_end()});
+  cases.push_back({"base256_size_1TiB", ok + ustar_header("big", '0', kTiB) + tar_end()});
+  cases.push_back({"pax_header_claims_1TiB", ok + ustar_header("PaxHeaders/big", 'x', kTiB) +
+                                                 testing::pax_record("path", "big") + tar_pad(12) +
+                                                 tar_end()});
+
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto before = outside_tree();
+    rusage usage_before{};
+    ::getrusage(RUSAGE_SELF, &usage_before);
+    auto start = std::chrono::steady_clock::now();
+    auto stats = unpack(c.bytes);
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    rusage usage_after{};
+    ::getrusage(RUSAGE_SELF, &usage_after);
+    ASSERT_FALSE(stats) << c.name << " was accepted";
+    std::string what = stats.error().what();
+    if (what.size() > 300)
+      what = what.substr(0, 300) + "... (" + std::to_string(what.size()) + " bytes)";
+    std::cout << "[          ] " << c.name << ": " << what << "\n";
+    EXPECT_LT(elapsed, std::chrono::seconds(20)) << "took too long";
+    // ru_maxrss is in KiB and only grows: the claimed sizes must not have been allocated.
+    EXPECT_LT(usage_after.ru_maxrss - usage_before.ru_maxrss, 64 * 1024) << "peak RSS grew";
+    EXPECT_FALSE(fs::exists(fs::symlink_status(dest_))) << "partial layer left behind";
+    EXPECT_EQ(outside_tree(), before) << "something was written outside the layer";
+    EXPECT_EQ(*sys::read_file(tmp_ / "canary" / "keep"), "canary");
+    if (fs::exists(fs::symlink_status(dest_))) {
+      ASSERT_TRUE(sys::remove_all(dest_));
+    }
+  }
+}
+
+// libarchive 3.6.2 answers a pax record of 1,000,000 bytes or more (but a pax header still under
+// its 1 MiB limit) with ARCHIVE_WARN "Rejecting pax extended attribute > 1MB" and ignores that
+// record and every record after it; the entry would fall back to its ustar fields (here the name
+// cut to 100 bytes). The reader treats such a warning as an error.
+TEST_F(LayerUnpack, OversizedPaxRecordIsNotSilentlyDropped) {
+  TarBuilder b;
+  b.file("ok", "fine").file("d/" + std::string((1 << 20) - 64, 'a'), "x");
+  auto before = outside_tree();
+  auto stats = unpack(b.finish());
+  ASSERT_FALSE(stats) << "accepted with " << stats->entries << " entries";
+  EXPECT_NE(stats.error().what().find("tar header partly ignored"), std::string::npos)
+      << stats.error().what().substr(0, 300);
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dest_))) << "partial layer left behind";
+  EXPECT_EQ(outside_tree(), before) << "something was written outside the layer";
 }
 
 TEST_F(LayerUnpack, GarbageIsRejected) {

@@ -5,9 +5,14 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace raind::condenser::images::testing {
 
@@ -120,6 +125,70 @@ inline std::string compress(const std::string& data, const std::string& filter) 
   archive_write_close(a);
   archive_write_free(a);
   return out;
+}
+
+// Hand-made tar blocks, for entries libarchive's writer will not produce: a header that claims
+// far more data than follows (the writer would pad the entry to its full size on close).
+
+// One 512-byte ustar header. size is written in octal when it fits the 11-digit field, else in
+// GNU base-256 (as tar does for files over 8 GiB).
+inline std::string ustar_header(const std::string& name, char typeflag, std::uint64_t size,
+                                unsigned mode = 0644) {
+  std::string h(512, '\0');
+  auto put = [&h](std::size_t off, std::size_t len, const std::string& s) {
+    std::copy_n(s.begin(), std::min(len, s.size()), h.begin() + static_cast<long>(off));
+  };
+  char buf[32];
+  put(0, 100, name);
+  std::snprintf(buf, sizeof(buf), "%07o", mode & 07777);
+  put(100, 8, buf);
+  put(108, 8, "0000000");
+  put(116, 8, "0000000");
+  if (size <= 077777777777ULL) {
+    std::snprintf(buf, sizeof(buf), "%011llo", static_cast<unsigned long long>(size));
+    put(124, 12, buf);
+  } else {
+    h[124] = static_cast<char>(0x80);
+    for (int i = 0; i < 8; ++i)
+      h[135 - static_cast<std::size_t>(i)] = static_cast<char>((size >> (8 * i)) & 0xff);
+  }
+  put(136, 12, "00003641100");  // mtime 1000000
+  h[156] = typeflag;
+  put(257, 6, std::string("ustar\0", 6));
+  put(263, 2, "00");
+  std::fill_n(h.begin() + 148, 8, ' ');
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  std::snprintf(buf, sizeof(buf), "%06o", sum);
+  put(148, 6, buf);
+  h[154] = '\0';
+  h[155] = ' ';
+  return h;
+}
+
+// Zero padding up to the next 512-byte boundary.
+inline std::string tar_pad(std::size_t n) {
+  return std::string((512 - n % 512) % 512, '\0');
+}
+
+// One pax record, "<len> key=value\n", where len counts the whole record including itself.
+inline std::string pax_record(const std::string& key, const std::string& value) {
+  std::size_t body = key.size() + value.size() + 3;  // ' ', '=', '\n'
+  std::size_t len = body + 1;
+  while (std::to_string(len).size() + body != len) len = std::to_string(len).size() + body;
+  return std::to_string(len) + " " + key + "=" + value + "\n";
+}
+
+// A pax extended header ('x') carrying records, padded to a block boundary.
+inline std::string pax_header(const std::vector<std::pair<std::string, std::string>>& records) {
+  std::string body;
+  for (const auto& [key, value] : records) body += pax_record(key, value);
+  return ustar_header("PaxHeaders/x", 'x', body.size()) + body + tar_pad(body.size());
+}
+
+// The end-of-archive marker: two zero blocks.
+inline std::string tar_end() {
+  return std::string(1024, '\0');
 }
 
 }  // namespace raind::condenser::images::testing

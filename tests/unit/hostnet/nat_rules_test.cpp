@@ -34,6 +34,7 @@ void expect_golden(const std::string& name, const std::string& produced) {
 NatInput sample() {
   NatInput in;
   in.bridges = {"raind0", "blue"};
+  in.dns_proxy = "10.166.254.254";
   // Deliberately unsorted: udp before tcp, high port before low.
   in.ports = {
       {"0123456789ab", "10.166.0.2", "raind0", "0.0.0.0", 5353, 53, "udp"},
@@ -63,9 +64,10 @@ TEST(NatRules, OrderDoesNotDependOnInputOrder) {
   EXPECT_EQ(render_nat_rules(a), render_nat_rules(b));
 }
 
-TEST(NatRules, DeclaresBothChainsAndCommits) {
+TEST(NatRules, DeclaresTheChainsAndCommits) {
   std::string out = render_nat_rules(sample());
   EXPECT_EQ(out.rfind("*nat\n", 0), 0u);
+  EXPECT_NE(out.find("\n:RAIND-DNS - [0:0]\n"), std::string::npos);
   EXPECT_NE(out.find("\n:RAIND-POSTROUTING - [0:0]\n"), std::string::npos);
   EXPECT_NE(out.find("\n:RAIND-PUBLISH - [0:0]\n"), std::string::npos);
   EXPECT_TRUE(out.ends_with("\nCOMMIT\n"));
@@ -95,16 +97,17 @@ TEST(NatRules, EmptyHostIpMeansEveryAddress) {
 
 TEST(NatRules, Jumps) {
   auto jumps = nat_jumps();
-  ASSERT_EQ(jumps.size(), 3u);
+  ASSERT_EQ(jumps.size(), 4u);
   auto joined = [](const Jump& j) {
     std::string s = "-A " + j.chain;
     for (const auto& a : j.spec) s += " " + a;
     return s;
   };
-  EXPECT_EQ(joined(jumps[0]), "-A PREROUTING -m addrtype --dst-type LOCAL -j RAIND-PUBLISH");
-  EXPECT_EQ(joined(jumps[1]),
+  EXPECT_EQ(joined(jumps[0]), "-A PREROUTING -j RAIND-DNS");
+  EXPECT_EQ(joined(jumps[1]), "-A PREROUTING -m addrtype --dst-type LOCAL -j RAIND-PUBLISH");
+  EXPECT_EQ(joined(jumps[2]),
             "-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j RAIND-PUBLISH");
-  EXPECT_EQ(joined(jumps[2]), "-A POSTROUTING -j RAIND-POSTROUTING");
+  EXPECT_EQ(joined(jumps[3]), "-A POSTROUTING -j RAIND-POSTROUTING");
 }
 
 TEST(NatRules, ValidateAcceptsTheSample) {
@@ -133,6 +136,25 @@ TEST(NatRules, ValidateRejectsWhatWouldBreakThePayload) {
   EXPECT_TRUE(rejects([](NatInput& in) { in.ports[0].container_id = "x\" -j ACCEPT \""; }));
   EXPECT_TRUE(rejects([](NatInput& in) { in.ports[0].container_id = "a\nCOMMIT"; }));
   EXPECT_TRUE(rejects([](NatInput& in) { in.ports[0].container_id = ""; }));
+  EXPECT_TRUE(rejects([](NatInput& in) { in.dns_proxy = "10.166.254.254 -j ACCEPT"; }));
+  EXPECT_TRUE(rejects([](NatInput& in) { in.bridges.push_back("br0 -j ACCEPT"); }));
+  EXPECT_TRUE(rejects([](NatInput& in) { in.bridges.push_back("a-name-longer-than-15"); }));
+}
+
+// DNS from every bridge (also one added later) goes to the proxy; none without a proxy.
+TEST(NatRules, DnsOfEveryBridgeGoesToTheProxy) {
+  NatInput in = sample();
+  in.bridges.push_back("later");
+  std::string out = render_nat_rules(in);
+  for (const char* bridge : {"blue", "later", "raind0"})
+    for (const char* proto : {"udp", "tcp"})
+      EXPECT_NE(out.find(fmt::format("-A RAIND-DNS -i {} -p {} -m {} --dport 53 -j DNAT "
+                                     "--to-destination 10.166.254.254:53\n",
+                                     bridge, proto, proto)),
+                std::string::npos)
+          << out;
+  in.dns_proxy.clear();
+  EXPECT_EQ(render_nat_rules(in).find("-A RAIND-DNS"), std::string::npos);
 }
 
 TEST(NatRules, OneHairpinRulePerContainerPort) {

@@ -15,8 +15,9 @@ TEST(ImageIndex, RoundTrips) {
                                    digest('b'),
                                    {digest('c'), digest('d')},
                                    {digest('e'), digest('f')},
-                                   1700000000},
-                                  {"localhost:5000/x:v1", digest('1'), digest('2'), {}, {}, 1}};
+                                   1700000000,
+                                   digest('9')},
+                                  {"localhost:5000/x:v1", digest('1'), digest('2'), {}, {}, 1, {}}};
   auto parsed = parse_image_index(serialize_image_index(images));
   ASSERT_TRUE(parsed) << parsed.error().what();
   EXPECT_EQ(*parsed, images);
@@ -25,7 +26,7 @@ TEST(ImageIndex, RoundTrips) {
 
 TEST(ImageIndex, RejectsDigestsThatCouldBecomePaths) {
   std::vector<ImageRecord> images{
-      {"r/x:latest", digest('a'), digest('b'), {"sha256:../../etc"}, {digest('e')}, 1}};
+      {"r/x:latest", digest('a'), digest('b'), {"sha256:../../etc"}, {digest('e')}, 1, {}}};
   auto parsed = parse_image_index(serialize_image_index(images));
   ASSERT_FALSE(parsed);
   EXPECT_NE(parsed.error().what().find("invalid digests"), std::string::npos);
