@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   raind::cli::add_network_commands(app, global);
   raind::cli::add_policy_commands(app, global);
   raind::cli::add_log_commands(app, global);
+  raind::cli::add_bottle_commands(app, global);
   CLI11_PARSE(app, argc, argv);
   return global.exit_code;
 }

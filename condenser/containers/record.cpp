@@ -130,6 +130,7 @@ nlohmann::json ContainerRecord::to_json() const {
                      {"created_at", created_at},
                      {"started_at", started_at},
                      {"finished_at", finished_at}};
+  if (!bottle.empty()) doc["bottle"] = bottle;
   return doc;
 }
 
@@ -164,6 +165,7 @@ Result<ContainerRecord> ContainerRecord::from_json(const nlohmann::json& doc) {
     r.created_at = doc.value("created_at", "");
     r.started_at = doc.value("started_at", "");
     r.finished_at = doc.value("finished_at", "");
+    r.bottle = doc.value("bottle", "");
   } catch (const nlohmann::json::exception& e) {
     return failf(Errc::parse, "container record: {}", e.what());
   }

@@ -35,6 +35,7 @@ struct CreateRequest {
   std::string network;  // empty: the default network
   RestartPolicy restart;
   bool start = false;
+  std::string bottle;  // set by the bottle service only (not part of the API body)
 };
 // The POST /v1/containers body (docs/api-containers.md); unknown fields are errors.
 Result<CreateRequest> parse_create_request(std::string_view body);
@@ -60,6 +61,7 @@ struct ContainerRecord {
   std::string created_at;
   std::string started_at;
   std::string finished_at;
+  std::string bottle;  // the bottle that manages it; empty: an operator's container
 
   nlohmann::json to_json() const;
   static Result<ContainerRecord> from_json(const nlohmann::json& document);

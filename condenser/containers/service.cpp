@@ -585,6 +585,7 @@ awaitable<Result<ContainerRecord>> ContainerService::create(CreateRequest reques
   record.veth = std::string(kVethPrefix) + record.id;
   record.ports = request.ports;
   record.restart = request.restart;
+  record.bottle = request.bottle;
   record.created_at = store::now_rfc3339();
   {
     RAIND_CO_TRY_ASSIGN(auto config_text, images_.read_blob(image.config_digest));

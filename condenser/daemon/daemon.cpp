@@ -159,9 +159,10 @@ class Daemon {
         audit_, api::AuditLog::open(config_.audit_path(),
                                     {config_.audit.max_bytes, config_.audit.max_files}, node_));
 
-    ctx_ = std::make_unique<handlers::HandlerContext>(handlers::HandlerContext{
-        *store_, *pki_, system::probe_host(), nullptr, nullptr, nullptr, nullptr, node_,
-        std::chrono::steady_clock::now(), nullptr, nullptr, config_.log_dir, nullptr, nullptr});
+    ctx_ = std::make_unique<handlers::HandlerContext>(
+        handlers::HandlerContext{*store_, *pki_, system::probe_host(), nullptr, nullptr, nullptr,
+                                 nullptr, node_, std::chrono::steady_clock::now(), nullptr, nullptr,
+                                 config_.log_dir, nullptr, nullptr, nullptr});
     {
       RAIND_TRY_ASSIGN(auto images, images::ImageStore::open(config_.state_dir / "images"));
       RAIND_TRY(with_context(images.remove_temporaries(), "image store"));
@@ -185,6 +186,7 @@ class Daemon {
     RAIND_TRY(with_context(publish_identities(), "container directory"));
     RAIND_TRY(with_context(start_policies(), "policies"));
     RAIND_TRY(with_context(start_metrics(), "metrics"));
+    RAIND_TRY(with_context(start_bottles(), "bottles"));
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
                        api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
@@ -199,6 +201,7 @@ class Daemon {
     handlers::add_container_routes(management_, *ctx_);
     handlers::add_policy_routes(management_, *ctx_);
     handlers::add_log_routes(management_, *ctx_);
+    handlers::add_bottle_routes(management_, *ctx_);
 
     server_ = std::make_unique<api::Server>(io_, *audit_, api::limits_from(config_.limits));
     RAIND_TRY_ASSIGN(auto tls, api::make_server_tls(pki_->server_cert_path(),
@@ -248,7 +251,8 @@ class Daemon {
     std::vector<identity::ContainerIdentity> found;
     for (const auto& r : records) {
       if (r.ip.empty() || r.state == "deleting") continue;
-      found.push_back({r.id, r.name, containers_->spiffe_id(r.id).value_or(""), r.veth, r.ip, ""});
+      found.push_back(
+          {r.id, r.name, containers_->spiffe_id(r.id).value_or(""), r.veth, r.ip, "", r.bottle});
     }
     std::vector<identity::Ipv4Net> networks;
     RAIND_TRY_ASSIGN(auto nets, containers_->networks());
@@ -275,6 +279,19 @@ class Daemon {
         std::move(reader), config_.runtime.cgroup_parent, running, metrics_log_.get());
     ctx_->metrics = metrics_.get();
     return ok();
+  }
+
+  // Bottles, with any left half-created or half-removed by a crash removed before requests.
+  Status start_bottles() {
+    RAIND_TRY_ASSIGN(bottles_, bottle::BottleService::open(*store_, *containers_, *policies_));
+    ctx_->bottles = bottles_.get();
+    asio::io_context boot;
+    Status reconciled = fail(Errc::internal, "bottle reconciliation did not finish");
+    asio::co_spawn(boot, bottles_->reconcile(), [&](std::exception_ptr error, Status status) {
+      reconciled = error ? fail(Errc::internal, "bottle reconciliation threw") : status;
+    });
+    boot.run();
+    return reconciled;
   }
 
   RotationPolicy rotation() const { return {config_.flowlog.max_bytes, config_.flowlog.max_files}; }
@@ -471,6 +488,7 @@ class Daemon {
   std::string dns_address_;  // empty: no DNS proxy
   std::unique_ptr<JsonlWriter> metrics_log_;
   std::unique_ptr<metrics::MetricsService> metrics_;
+  std::unique_ptr<bottle::BottleService> bottles_;
   hostnet::IptablesBackend iptables_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;

@@ -39,6 +39,17 @@ void audit_container(ApiRequest& req, const ContainerRecord& record) {
   req.audit_target["container_name"] = record.name;
 }
 
+// A bottle's containers start, stop and go with their bottle (its order, health waits and
+// policies); operating one alone would break what the bottle promises.
+std::optional<ApiResponse> refuse_bottle_member(HandlerContext& ctx, const std::string& ref,
+                                                std::string_view verb) {
+  auto record = ctx.containers->inspect(ref);
+  if (!record || record->bottle.empty()) return std::nullopt;
+  return api::failure(409,
+                      fmt::format("container '{}' belongs to bottle '{}': use raind bottle {} {}",
+                                  record->name, record->bottle, verb, record->bottle));
+}
+
 std::optional<std::size_t> parse_count(const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   std::size_t n = 0;
@@ -128,6 +139,8 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
 
   management.add("POST", "/v1/containers/{ref}/start", "container.start", api::Severity::medium,
                  [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   if (auto refused = refuse_bottle_member(ctx, req.params["ref"], "start"))
+                     co_return std::move(*refused);
                    auto record = co_await ctx.containers->start(req.params["ref"]);
                    if (!record) co_return api::failure(record.error());
                    audit_container(req, *record);
@@ -136,6 +149,8 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
 
   management.add("POST", "/v1/containers/{ref}/stop", "container.stop", api::Severity::medium,
                  [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   if (auto refused = refuse_bottle_member(ctx, req.params["ref"], "stop"))
+                     co_return std::move(*refused);
                    std::optional<std::chrono::seconds> grace;
                    if (auto t = api::query_value(req.query, "timeout")) {
                      auto n = parse_count(t);
@@ -152,6 +167,8 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
 
   management.add("POST", "/v1/containers/{ref}/kill", "container.kill", api::Severity::medium,
                  [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
+                   if (auto refused = refuse_bottle_member(ctx, req.params["ref"], "stop"))
+                     co_return std::move(*refused);
                    std::string signal = api::query_value(req.query, "signal").value_or("KILL");
                    req.audit_extra["signal"] = signal;
                    auto record = co_await ctx.containers->kill(req.params["ref"], signal);
@@ -164,6 +181,8 @@ void add_container_routes(api::Router& management, HandlerContext& ctx) {
                  [&ctx](ApiRequest& req) -> awaitable<ApiResponse> {
                    const std::string ref = req.params["ref"];
                    if (auto record = ctx.containers->inspect(ref)) audit_container(req, *record);
+                   if (auto refused = refuse_bottle_member(ctx, ref, "rm"))
+                     co_return std::move(*refused);
                    auto removed =
                        co_await ctx.containers->remove(ref, api::query_flag(req.query, "force"));
                    if (!removed) co_return api::failure(removed.error());

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "condenser/api/router.hpp"
+#include "condenser/bottle/bottle_service.hpp"
 #include "condenser/containers/service.hpp"
 #include "condenser/images/store.hpp"
 #include "condenser/metrics/service.hpp"
@@ -37,6 +38,7 @@ struct HandlerContext {
   std::filesystem::path log_dir;                  // raind_<kind>.jsonl for GET /v1/logs
   metrics::MetricsService* metrics = nullptr;     // GET /v1/metrics
   std::function<nlohmann::json()> observability;  // pipeline counters for system info
+  bottle::BottleService* bottles = nullptr;
 };
 
 void add_system_routes(api::Router& management, HandlerContext& ctx);
@@ -46,5 +48,6 @@ void add_image_routes(api::Router& management, HandlerContext& ctx);
 void add_container_routes(api::Router& management, HandlerContext& ctx);
 void add_policy_routes(api::Router& management, HandlerContext& ctx);
 void add_log_routes(api::Router& management, HandlerContext& ctx);
+void add_bottle_routes(api::Router& management, HandlerContext& ctx);
 
 }  // namespace raind::condenser::handlers

@@ -31,6 +31,8 @@ void add_system_routes(api::Router& management, HandlerContext& ctx) {
                          {"policies", counts->policies},
                          {"certificates", counts->certificates}}},
                    };
+                   // Flow-log, DNS and metrics pipelines: records handled, dropped, malformed.
+                   if (ctx.observability) data["observability"] = ctx.observability();
                    co_return api::success("system info", std::move(data));
                  });
 }

@@ -41,6 +41,7 @@ Snapshot::Snapshot(std::vector<ContainerIdentity> containers,
   for (std::size_t i = 0; i < containers_.size(); ++i) {
     if (!containers_[i].ip.empty()) by_ip_.emplace(containers_[i].ip, i);
     if (!containers_[i].mac.empty()) by_mac_.emplace(containers_[i].mac, i);
+    if (!containers_[i].name.empty()) by_name_.emplace(containers_[i].name, i);
   }
 }
 
@@ -52,6 +53,28 @@ const ContainerIdentity* Snapshot::by_ip(std::string_view ip) const {
 const ContainerIdentity* Snapshot::by_mac(std::string_view mac) const {
   auto it = by_mac_.find(std::string(mac));
   return it == by_mac_.end() ? nullptr : &containers_[it->second];
+}
+
+const ContainerIdentity* Snapshot::by_name(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? nullptr : &containers_[it->second];
+}
+
+std::optional<std::string> resolve_bottle_service(const Snapshot& snapshot,
+                                                  std::string_view client_ip,
+                                                  std::string_view qname) {
+  const auto* client = snapshot.by_ip(client_ip);
+  if (!client || client->bottle.empty()) return std::nullopt;
+  std::string name(qname);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string suffix = "." + client->bottle;
+  if (name.size() > suffix.size() && name.ends_with(suffix))
+    name.resize(name.size() - suffix.size());
+  if (name.empty() || name.find('.') != std::string::npos) return std::nullopt;
+  const auto* target = snapshot.by_name(client->bottle + "-" + name);
+  if (!target || target->bottle != client->bottle || target->ip.empty()) return std::nullopt;
+  return target->ip;
 }
 
 bool Snapshot::in_container_networks(std::string_view ip) const {

@@ -18,9 +18,10 @@ struct ContainerIdentity {
   std::string id;
   std::string name;
   std::string spiffe_id;
-  std::string veth;  // host-side interface
-  std::string ip;    // dotted IPv4
-  std::string mac;   // lower-case aa:bb:…, may be empty
+  std::string veth;         // host-side interface
+  std::string ip;           // dotted IPv4
+  std::string mac;          // lower-case aa:bb:…, may be empty
+  std::string bottle = {};  // the bottle it belongs to, empty if none
 };
 
 // An IPv4 network, e.g. the container pool 10.166.0.0/16.
@@ -39,6 +40,7 @@ class Snapshot {
 
   const ContainerIdentity* by_ip(std::string_view ip) const;
   const ContainerIdentity* by_mac(std::string_view mac) const;
+  const ContainerIdentity* by_name(std::string_view name) const;
   // In an address range containers are given (mapped or not).
   bool in_container_networks(std::string_view ip) const;
   const std::vector<ContainerIdentity>& containers() const { return containers_; }
@@ -47,8 +49,16 @@ class Snapshot {
   std::vector<ContainerIdentity> containers_;
   std::unordered_map<std::string, std::size_t> by_ip_;
   std::unordered_map<std::string, std::size_t> by_mac_;
+  std::unordered_map<std::string, std::size_t> by_name_;
   std::vector<Ipv4Net> networks_;
 };
+
+// Service-name DNS inside a bottle: for a client container of bottle B, "<svc>" and "<svc>.<B>"
+// (any case, with or without the final dot) name the container "<B>-<svc>". Returns its address,
+// or nothing when the client is in no bottle or the name is not one of its services.
+std::optional<std::string> resolve_bottle_service(const Snapshot& snapshot,
+                                                  std::string_view client_ip,
+                                                  std::string_view qname);
 
 class Directory {
  public:

@@ -99,14 +99,16 @@ Status validate_policy(const Policy& p) {
 }
 
 nlohmann::json to_json(const Policy& p) {
-  return {{"id", p.id},
-          {"type", type_name(p.type)},
-          {"source", p.source},
-          {"destination", p.destination},
-          {"protocol", p.protocol},
-          {"dport", p.dport},
-          {"comment", p.comment},
-          {"reason", p.reason}};
+  nlohmann::json j{{"id", p.id},
+                   {"type", type_name(p.type)},
+                   {"source", p.source},
+                   {"destination", p.destination},
+                   {"protocol", p.protocol},
+                   {"dport", p.dport},
+                   {"comment", p.comment},
+                   {"reason", p.reason}};
+  if (!p.owner.empty()) j["owner"] = p.owner;
+  return j;
 }
 
 Result<Policy> policy_from_json(const nlohmann::json& j) {
@@ -121,6 +123,7 @@ Result<Policy> policy_from_json(const nlohmann::json& j) {
     p.dport = j.value("dport", std::uint16_t{0});
     p.comment = j.value("comment", std::string());
     p.reason = j.value("reason", std::string());
+    p.owner = j.value("owner", std::string());
   } catch (const nlohmann::json::exception& e) {
     return failf(Errc::parse, "policy: {}", e.what());
   }

@@ -36,6 +36,9 @@ struct Policy {
   std::uint16_t dport = 0;  // 0: any (tcp/udp only)
   std::string comment;
   std::string reason;  // why it exists (operator's words), shown by `policy ls`
+  // "bottle:<name>" for a policy a bottle declares: installed and removed with the bottle
+  // (committed at once, never staged), and not removable on its own. Empty: the operator's.
+  std::string owner;
   friend bool operator==(const Policy&, const Policy&) = default;
 };
 

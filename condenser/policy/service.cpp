@@ -40,6 +40,14 @@ Result<std::unique_ptr<PolicyService>> PolicyService::open(store::Store& store,
   } else {
     service->working_ = service->committed_;
   }
+  // Bottle-owned policies are never staged: working mirrors committed for them (a crash between
+  // the two writes of an install or uninstall leaves them apart).
+  auto& staged = service->working_.policies;
+  staged.erase(std::remove_if(staged.begin(), staged.end(),
+                              [](const Policy& p) { return !p.owner.empty(); }),
+               staged.end());
+  for (const auto& p : service->committed_.policies)
+    if (!p.owner.empty()) staged.push_back(p);
   return service;
 }
 
@@ -78,6 +86,9 @@ Result<Policy> PolicyService::remove(const std::string& id) {
   auto it = std::find_if(working_.policies.begin(), working_.policies.end(),
                          [&](const Policy& p) { return p.id == id; });
   if (it == working_.policies.end()) return failf(Errc::not_found, "policy '{}' not found", id);
+  if (!it->owner.empty())
+    return failf(Errc::conflict, "policy {} belongs to {}; it goes when that is removed", id,
+                 it->owner);
   Policy removed = *it;
   working_.policies.erase(it);
   if (auto s = save_working(); !s) {
@@ -143,7 +154,36 @@ Result<CommitResult> PolicyService::render_and_apply(const PolicyDocument& doc) 
 
 Result<CommitResult> PolicyService::commit() {
   std::lock_guard lock(mutex_);
-  PolicyDocument next = working_;
+  return commit_document(working_);
+}
+
+Result<std::vector<Policy>> PolicyService::install_owned(const std::string& owner,
+                                                         std::vector<Policy> policies) {
+  std::lock_guard lock(mutex_);
+  if (owner.empty()) return fail(Errc::invalid_argument, "an owned policy needs an owner");
+  PolicyDocument next = committed_;
+  for (auto& p : policies) {
+    p.id = lower(new_ulid());
+    p.owner = owner;
+    RAIND_TRY(validate_policy(p));
+    next.policies.push_back(p);
+  }
+  RAIND_TRY(commit_document(std::move(next)));
+  return policies;
+}
+
+Result<CommitResult> PolicyService::uninstall_owned(const std::string& owner) {
+  std::lock_guard lock(mutex_);
+  PolicyDocument next = committed_;
+  auto& list = next.policies;
+  auto gone =
+      std::remove_if(list.begin(), list.end(), [&](const Policy& p) { return p.owner == owner; });
+  if (gone == list.end()) return CommitResult{committed_.revision, 0, unresolved_.size()};
+  list.erase(gone, list.end());
+  return commit_document(std::move(next));
+}
+
+Result<CommitResult> PolicyService::commit_document(PolicyDocument next) {
   next.revision = committed_.revision + 1;
   next.committed_unix = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -155,6 +195,13 @@ Result<CommitResult> PolicyService::commit() {
   committed_ = next;
   working_.revision = next.revision;
   working_.committed_unix = next.committed_unix;
+  // The owned policies in working are exactly the committed ones.
+  auto& staged = working_.policies;
+  staged.erase(std::remove_if(staged.begin(), staged.end(),
+                              [](const Policy& p) { return !p.owner.empty(); }),
+               staged.end());
+  for (const auto& p : committed_.policies)
+    if (!p.owner.empty()) staged.push_back(p);
   RAIND_TRY(save_working());
   logger("condenser.policy")
       ->info("policy revision {} committed: {} rules, {} policies unresolved", next.revision,

@@ -52,8 +52,14 @@ class PolicyService {
   // Stages a new policy (id assigned; a container id as source or destination becomes its
   // current name). Errors name the field.
   Result<Policy> add(Policy policy);
-  // Stages the removal; unknown ids are not_found.
+  // Stages the removal; unknown ids are not_found, a bottle's policies a conflict.
   Result<Policy> remove(const std::string& id);
+  // A bottle's policies: validated, given ids, owned by `owner` and committed at once (a new
+  // revision) without publishing anything the operator has staged. All or nothing: when the
+  // kernel refuses the rules nothing is recorded.
+  Result<std::vector<Policy>> install_owned(const std::string& owner, std::vector<Policy> policies);
+  // Removes every policy of `owner` in one new revision; none is not an error.
+  Result<CommitResult> uninstall_owned(const std::string& owner);
   Status set_mode(NsMode mode);
   PolicyListing list() const;
   Result<CommitResult> commit();
@@ -69,6 +75,8 @@ class PolicyService {
       : store_(store), environment_(std::move(environment)), apply_(std::move(apply)) {}
   Result<CommitResult> render_and_apply(const PolicyDocument& doc);
   Status save_working();
+  // Commits `next` (a revision after committed_) and mirrors the owned policies into working_.
+  Result<CommitResult> commit_document(PolicyDocument next);
 
   store::Store& store_;
   EnvironmentFn environment_;

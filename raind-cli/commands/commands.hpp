@@ -27,6 +27,7 @@ void add_network_commands(CLI::App& app, GlobalOptions& g);
 void add_policy_commands(CLI::App& app, GlobalOptions& g);
 // `logs` and `container stats` (after add_container_commands).
 void add_log_commands(CLI::App& app, GlobalOptions& g);
+void add_bottle_commands(CLI::App& app, GlobalOptions& g);
 
 // Pulls through the daemon, drawing progress on stderr (bars on a terminal, lines otherwise);
 // returns the pulled image's JSON. `platform` empty: the daemon's.

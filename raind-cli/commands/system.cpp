@@ -42,6 +42,15 @@ void add_system_commands(CLI::App& app, GlobalOptions& g) {
           {"Schema version", str(data.value("schema_version", nlohmann::json()))},
           {"Uptime (s)", str(data.value("uptime_s", nlohmann::json()))},
       };
+      // One line per pipeline: "received=12 written=12 malformed=0 …".
+      const nlohmann::json pipelines = data.value("observability", nlohmann::json::object());
+      for (const auto& [name, counters] : pipelines.items()) {
+        std::string line;
+        if (counters.is_object())
+          for (const auto& [key, value] : counters.items())
+            line += (line.empty() ? "" : " ") + key + "=" + str(value);
+        pairs.emplace_back("Pipeline " + name, line);
+      }
       std::fputs(render_pairs(pairs).c_str(), stdout);
       return ok();
     });

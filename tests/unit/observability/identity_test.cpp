@@ -51,5 +51,24 @@ TEST(Identity, ReadersKeepTheirSnapshotWhileWritersPublish) {
   EXPECT_EQ(d.generation(), 1001u);
 }
 
+// Inside a bottle, "<svc>" and "<svc>.<bottle>" name its containers; outside, nothing.
+TEST(Identity, BottleServiceNamesResolveOnlyInsideTheirBottle) {
+  Snapshot s({{"a", "shop-web", "", "", "10.166.1.2", "", "shop"},
+              {"b", "shop-db", "", "", "10.166.1.3", "", "shop"},
+              {"c", "blog-db", "", "", "10.166.2.3", "", "blog"},
+              {"d", "loner", "", "", "10.166.0.9", "", ""}},
+             {});
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "db"), "10.166.1.3");
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "db."), "10.166.1.3");
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "DB.Shop."), "10.166.1.3");
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "web.shop"), "10.166.1.2");
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "db.blog"), std::nullopt);
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.2.3", "web"), std::nullopt);
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.0.9", "db"), std::nullopt);
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.9.9", "db"), std::nullopt);
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", "db.example.com."), std::nullopt);
+  EXPECT_EQ(resolve_bottle_service(s, "10.166.1.2", ""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace raind::condenser::identity

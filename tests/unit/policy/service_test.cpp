@@ -131,5 +131,60 @@ TEST_F(PolicyServiceTest, StateSurvivesARestartAndNamesRebind) {
   EXPECT_NE(applied_.back().find("rd_01kg2cnf0ytz"), std::string::npos);
 }
 
+// A bottle's policies go in and out with the bottle, committed at once, and never publish what
+// the operator has staged.
+TEST_F(PolicyServiceTest, OwnedPoliciesAreCommittedAloneAndCannotBeRemovedOnTheirOwn) {
+  auto staged = service_->add(web_to_db());
+  ASSERT_TRUE(staged);
+  Policy bottled;
+  bottled.source = "db";
+  bottled.destination = "web";
+  bottled.protocol = "tcp";
+  bottled.dport = 80;
+  auto installed = service_->install_owned("bottle:shop", {bottled});
+  ASSERT_TRUE(installed) << installed.error().what();
+  ASSERT_EQ(installed->size(), 1u);
+  const std::string id = installed->front().id;
+  EXPECT_EQ(installed->front().owner, "bottle:shop");
+  ASSERT_FALSE(applied_.empty());
+  EXPECT_NE(applied_.back().find("RAIND-EW-ALLOW,id=" + id), std::string::npos);
+  EXPECT_EQ(applied_.back().find("RAIND-EW-ALLOW,id=" + staged->id), std::string::npos)
+      << "the operator's staged policy was published";
+  auto listing = service_->list();
+  EXPECT_EQ(listing.revision, 1u);
+  for (const auto& v : listing.policies) {
+    if (v.policy.id == id) {
+      EXPECT_EQ(v.status, PolicyStatus::applied);
+    }
+    if (v.policy.id == staged->id) {
+      EXPECT_EQ(v.status, PolicyStatus::pending_add);
+    }
+  }
+  auto refused = service_->remove(id);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), Errc::conflict);
+  EXPECT_NE(refused.error().what().find("bottle:shop"), std::string::npos);
+
+  // A failed apply records nothing.
+  fail_apply_ = true;
+  EXPECT_FALSE(service_->install_owned("bottle:other", {bottled}));
+  EXPECT_FALSE(service_->uninstall_owned("bottle:shop"));
+  fail_apply_ = false;
+  EXPECT_EQ(service_->list().revision, 1u);
+
+  // Survives a restart, then leaves in one revision; the staged policy is still only staged.
+  reopen();
+  ASSERT_TRUE(service_->uninstall_owned("bottle:shop"));
+  listing = service_->list();
+  EXPECT_EQ(listing.revision, 2u);
+  ASSERT_EQ(listing.policies.size(), 1u);
+  EXPECT_EQ(listing.policies.front().policy.id, staged->id);
+  EXPECT_EQ(listing.policies.front().status, PolicyStatus::pending_add);
+  EXPECT_EQ(applied_.back().find(id), std::string::npos);
+  // Nothing of that owner: not an error, no new revision.
+  ASSERT_TRUE(service_->uninstall_owned("bottle:shop"));
+  EXPECT_EQ(service_->list().revision, 2u);
+}
+
 }  // namespace
 }  // namespace raind::condenser::policy
