@@ -278,10 +278,11 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         {"input",
          [&](const YAML::Node& node) -> Status {
            RAIND_TRY_ASSIGN(auto value, as_string(origin, node, "flowlog.input"));
-           if (value != "managed" && !(value.starts_with("file:/") && value.size() > 6))
+           if (value != "managed" && value != "listen" &&
+               !(value.starts_with("file:/") && value.size() > 6))
              return failf(Errc::parse,
-                          "{}: 'flowlog.input' must be 'managed' or 'file:/absolute/path', got "
-                          "'{}'",
+                          "{}: 'flowlog.input' must be 'managed', 'listen' or "
+                          "'file:/absolute/path', got '{}'",
                           where(origin, node), value);
            config.flowlog.input = value;
            return ok();

@@ -60,7 +60,8 @@ struct FlowlogConfig {
   bool enabled = true;
   // "managed": condenserd runs ulogd2 itself (in its own network namespace, where the RAIND
   // chains are) and receives its records over a unix socket; "file:/path": an externally
-  // managed ulogd2 writes JSON lines to /path, which condenserd tails.
+  // managed ulogd2 writes JSON lines to /path, which condenserd tails; "listen": the socket
+  // (<run_dir>/flowlog/ulogd.sock) for a ulogd2 someone else runs.
   std::string input = "managed";
   std::filesystem::path ulogd = "/usr/sbin/ulogd";
   std::filesystem::path plugin_dir = "/usr/lib/x86_64-linux-gnu/ulogd";

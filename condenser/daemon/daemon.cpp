@@ -18,6 +18,7 @@
 #include "condenser/api/envelope.hpp"
 #include "condenser/api/server.hpp"
 #include "condenser/handlers/context.hpp"
+#include "condenser/flowlog/pipeline.hpp"
 #include "condenser/identity/identity.hpp"
 #include "condenser/metrics/service.hpp"
 #include "raind/atomic_file.hpp"
@@ -187,6 +188,8 @@ class Daemon {
     RAIND_TRY(with_context(start_policies(), "policies"));
     RAIND_TRY(with_context(start_metrics(), "metrics"));
     RAIND_TRY(with_context(start_bottles(), "bottles"));
+    RAIND_TRY(with_context(start_flowlog(), "flow logs"));
+    ctx_->observability = [this] { return observability_counters(); };
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
                        api::make_server_tls(pki_->server_cert_path(), pki_->server_key_path(),
@@ -292,6 +295,41 @@ class Daemon {
     });
     boot.run();
     return reconciled;
+  }
+
+  // NFLOG → ulogd2 → enriched raind_netflow.jsonl, in this network namespace (where the RAIND
+  // chains are).
+  Status start_flowlog() {
+    if (!config_.flowlog.enabled) return ok();
+    flowlog::PipelineOptions options;
+    RAIND_TRY(flowlog::apply_source_spec(config_.flowlog.input, options));
+    options.run_dir = config_.run_dir / "flowlog";
+    options.log_dir = config_.log_dir;
+    options.rotation = rotation();
+    options.ulogd_binary = config_.flowlog.ulogd;
+    options.ulogd_plugin_dir = config_.flowlog.plugin_dir;
+    RAIND_TRY_ASSIGN(flowlog_,
+                     flowlog::Pipeline::start(io_.get_executor(), directory_, std::move(options)));
+    log_->info("flow logs: {} → {}", config_.flowlog.input, flowlog_->output_path().string());
+    return ok();
+  }
+
+  nlohmann::json observability_counters() const {
+    nlohmann::json out = nlohmann::json::object();
+    if (flowlog_) {
+      auto c = flowlog_->counters();
+      out["netflow"] = {{"received", c.received},
+                        {"written", c.written},
+                        {"malformed", c.malformed},
+                        {"oversized", c.oversized},
+                        {"unknown_prefix", c.unknown_prefix},
+                        {"dropped", c.dropped},
+                        {"ulogd_restarts", c.ulogd_restarts}};
+    }
+    if (metrics_)
+      out["metrics"] = {{"written", metrics_->records_written()},
+                        {"dropped", metrics_log_ ? metrics_log_->dropped() : 0}};
+    return out;
   }
 
   RotationPolicy rotation() const { return {config_.flowlog.max_bytes, config_.flowlog.max_files}; }
@@ -458,6 +496,7 @@ class Daemon {
     }
     std::error_code ignored;
     std::filesystem::remove(config_.listeners_file(), ignored);
+    if (flowlog_) flowlog_->stop();
     stopping_ = true;
     io_.stop();
   }
@@ -489,6 +528,7 @@ class Daemon {
   std::unique_ptr<JsonlWriter> metrics_log_;
   std::unique_ptr<metrics::MetricsService> metrics_;
   std::unique_ptr<bottle::BottleService> bottles_;
+  std::unique_ptr<flowlog::Pipeline> flowlog_;
   hostnet::IptablesBackend iptables_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;
