@@ -90,6 +90,47 @@ show policy ls --type ew
 say "the host is out of reach from containers (only DNS to the gateway passes)"
 raind container exec client ping -c1 -W1 10.166.0.254 >/dev/null 2>&1 || echo "(ping 10.166.0.254, the gateway: dropped and logged)"
 
+say "every flow explained: who, to whom, which policy, what verdict (ulogd2 → condenserd)"
+sleep 0.5
+show logs netflow -n 6
+say "the same, as the JSON a SIEM receives"
+raind logs netflow --json -n 1 --verdict allow | jq .
+
+say "names resolve through condenserd's caching DNS proxy; each query is logged"
+show container exec client raind-probe dns 10.166.0.254 upstream.raind.test udp
+raind container exec client raind-probe dns 10.166.0.254 upstream.raind.test udp >/dev/null
+show logs dns -n 2
+
+say "resource metrics from the container's cgroup (v1 or v2)"
+show container stats --no-stream
+
+say "a bottle: two services, their start order and the one flow allowed between them"
+cat > "$daemon_root/shop.yaml" <<'YAML'
+bottle:
+  name: shop
+services:
+  db:
+    image: busybox:latest
+    command: ["httpd", "-f", "-p", "5432", "-h", "/etc"]
+  web:
+    image: busybox:latest
+    command: ["sleep", "600"]
+    env: ["DB=db:5432"]
+    depends_on: [db]
+policies:
+  - type: east-west
+    source: web
+    destination: db
+    protocol: tcp
+    dest_port: 5432
+YAML
+sed 's/^/    /' "$daemon_root/shop.yaml"
+show bottle create -f "$daemon_root/shop.yaml"
+show bottle start shop
+show container exec shop-web sh -c 'echo "DB=$DB"; raind-probe http-get db 5432 /hostname | tail -n 1'
+show bottle show shop
+show bottle rm shop
+
 say "a limit that holds: 32 MiB, and the shell tries to hold 64 MiB"
 set +e
 show container run --rm --name hog --memory 32m busybox:latest sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived'

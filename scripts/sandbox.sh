@@ -57,6 +57,8 @@ addn-hosts=$svc/hosts
 host-record=upstream.raind.test,10.77.99.1
 txt-record=txt.raind.test,"hello"
 cache-size=10000
+# Cacheable answers (dnsmasq gives its own records TTL 0 by default), as real zones have.
+local-ttl=300
 pid-file=$svc/dnsmasq.pid
 CONF
     ip netns exec "$out_ns" dnsmasq -C "$svc/dnsmasq.conf" --user=root --keep-in-foreground \

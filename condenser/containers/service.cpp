@@ -350,7 +350,8 @@ Result<NetworkView> ContainerService::create_network(const std::string& name) {
     (void)persist_networks();
     return std::unexpected(s.error().context(fmt::format("network '{}'", name)));
   }
-  // A new bridge gets its default-deny and north-south rules at once.
+  // A new bridge gets its DNS redirection, default-deny and north-south rules at once.
+  RAIND_TRY(apply_published_ports());
   if (options_.topology_changed) RAIND_TRY(options_.topology_changed());
   return view;
 }
@@ -365,6 +366,7 @@ Status ContainerService::remove_network(const std::string& name) {
                  fmt::join(users, ", "));
   RAIND_TRY(ipam_.remove_network(name));
   RAIND_TRY(persist_networks());
+  RAIND_TRY(apply_published_ports());
   if (options_.topology_changed) RAIND_TRY(options_.topology_changed());
   return hostnet::remove_bridge(name);
 }

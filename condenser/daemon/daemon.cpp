@@ -18,6 +18,7 @@
 #include "condenser/api/envelope.hpp"
 #include "condenser/api/server.hpp"
 #include "condenser/handlers/context.hpp"
+#include "condenser/dnsproxy/proxy.hpp"
 #include "condenser/flowlog/pipeline.hpp"
 #include "condenser/identity/identity.hpp"
 #include "condenser/metrics/service.hpp"
@@ -189,6 +190,7 @@ class Daemon {
     RAIND_TRY(with_context(start_metrics(), "metrics"));
     RAIND_TRY(with_context(start_bottles(), "bottles"));
     RAIND_TRY(with_context(start_flowlog(), "flow logs"));
+    RAIND_TRY(with_context(start_dns_proxy(), "dns proxy"));
     ctx_->observability = [this] { return observability_counters(); };
     ctx_->on_rotated = [this]() -> Status {
       RAIND_TRY_ASSIGN(auto tls,
@@ -314,6 +316,38 @@ class Daemon {
     return ok();
   }
 
+  // The resolver of every container (its port 53 is redirected here by RAIND-DNS).
+  Status start_dns_proxy() {
+    if (dns_address_.empty()) return ok();
+    dnsproxy::ProxyOptions options;
+    options.address = dns_address_;
+    options.timeout = std::chrono::milliseconds(config_.dns.timeout_ms);
+    options.cache_size = config_.dns.cache_size;
+    options.directory = &directory_;
+    // Configured, else the resolvers containers were given before, else the host's own (the
+    // proxy runs on the host, so a loopback resolver works too).
+    std::vector<std::string> upstreams = config_.dns.upstreams;
+    if (upstreams.empty()) upstreams = config_.runtime.nameservers;
+    if (upstreams.empty())
+      upstreams =
+          dnsproxy::nameservers_from_resolv_conf(sys::read_file("/etc/resolv.conf").value_or(""));
+    for (const auto& u : upstreams) {
+      RAIND_TRY_ASSIGN(auto parsed, dnsproxy::parse_upstream(u));
+      options.upstreams.push_back(parsed);
+    }
+    if (options.upstreams.empty())
+      log_->warn(
+          "dns proxy: no upstream resolver (dns.upstreams, runtime.nameservers and "
+          "/etc/resolv.conf name none): only bottle service names will resolve");
+    RAIND_TRY_ASSIGN(dns_log_, JsonlWriter::open(config_.dns_log_path(), rotation(), 0644));
+    options.log = dns_log_.get();
+    RAIND_TRY_ASSIGN(dns_proxy_, dnsproxy::DnsProxy::start(io_.get_executor(), options));
+    std::string names;
+    for (const auto& u : options.upstreams) names += (names.empty() ? "" : ", ") + u.str();
+    log_->info("dns proxy on {}:53, upstreams {}", dns_address_, names.empty() ? "none" : names);
+    return ok();
+  }
+
   nlohmann::json observability_counters() const {
     nlohmann::json out = nlohmann::json::object();
     if (flowlog_) {
@@ -325,6 +359,18 @@ class Daemon {
                         {"unknown_prefix", c.unknown_prefix},
                         {"dropped", c.dropped},
                         {"ulogd_restarts", c.ulogd_restarts}};
+    }
+    if (dns_proxy_) {
+      auto c = dns_proxy_->counters();
+      out["dns"] = {{"queries", c.queries},
+                    {"cache_hits", c.cache_hits},
+                    {"local_answers", c.local_answers},
+                    {"forwarded", c.forwarded},
+                    {"failures", c.failures},
+                    {"malformed", c.malformed},
+                    {"dropped", c.dropped},
+                    {"tc_retries", c.tc_retries},
+                    {"log_dropped", dns_log_ ? dns_log_->dropped() : 0}};
     }
     if (metrics_)
       out["metrics"] = {{"written", metrics_->records_written()},
@@ -497,6 +543,7 @@ class Daemon {
     std::error_code ignored;
     std::filesystem::remove(config_.listeners_file(), ignored);
     if (flowlog_) flowlog_->stop();
+    if (dns_proxy_) dns_proxy_->stop();
     stopping_ = true;
     io_.stop();
   }
@@ -529,6 +576,8 @@ class Daemon {
   std::unique_ptr<metrics::MetricsService> metrics_;
   std::unique_ptr<bottle::BottleService> bottles_;
   std::unique_ptr<flowlog::Pipeline> flowlog_;
+  std::unique_ptr<JsonlWriter> dns_log_;
+  std::unique_ptr<dnsproxy::DnsProxy> dns_proxy_;
   hostnet::IptablesBackend iptables_;
   std::unique_ptr<handlers::HandlerContext> ctx_;
   api::Router management_, hooks_, ca_;

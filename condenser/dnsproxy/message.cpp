@@ -1,0 +1,200 @@
+#include "condenser/dnsproxy/message.hpp"
+
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace raind::condenser::dnsproxy {
+namespace {
+
+struct PktFree {
+  void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
+
+struct MallocFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+std::string owned(char* text) {
+  std::unique_ptr<char, MallocFree> guard(text);
+  return text ? std::string(text) : std::string();
+}
+
+Pkt parse(std::span<const std::uint8_t> wire) {
+  ldns_pkt* p = nullptr;
+  if (ldns_wire2pkt(&p, wire.data(), wire.size()) != LDNS_STATUS_OK) return nullptr;
+  return Pkt(p);
+}
+
+Result<Wire> serialize(const ldns_pkt* p) {
+  std::uint8_t* out = nullptr;
+  std::size_t size = 0;
+  if (ldns_pkt2wire(&out, p, &size) != LDNS_STATUS_OK)
+    return fail(Errc::internal, "DNS: cannot serialise a reply");
+  std::unique_ptr<std::uint8_t, MallocFree> guard(out);
+  return Wire(out, out + size);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+void for_each_rr(const ldns_rr_list* list, const auto& fn) {
+  if (!list) return;
+  for (std::size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) fn(ldns_rr_list_rr(list, i));
+}
+
+}  // namespace
+
+std::string Question::cache_key() const {
+  return name + "|" + std::to_string(type_code) + "|" + std::to_string(class_code) +
+         (dnssec_ok ? "|do=1" : "|do=0");
+}
+
+std::string_view problem_text(QueryProblem problem) {
+  switch (problem) {
+    case QueryProblem::too_short:
+      return "shorter than a DNS header";
+    case QueryProblem::malformed:
+      return "not a well-formed DNS message";
+    case QueryProblem::not_a_query:
+      return "not a standard query";
+    case QueryProblem::question_count:
+      return "not exactly one question";
+  }
+  return "malformed";
+}
+
+std::string_view rcode_name(unsigned rcode) {
+  static constexpr std::string_view kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                                "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                                "NXRRSET", "NOTAUTH", "NOTZONE"};
+  return rcode < std::size(kNames) ? kNames[rcode] : "RCODE";
+}
+
+std::expected<Question, QueryProblem> parse_query(std::span<const std::uint8_t> wire) {
+  if (wire.size() < LDNS_HEADER_SIZE) return std::unexpected(QueryProblem::too_short);
+  // QR set, or an opcode other than QUERY: not something to answer.
+  if ((wire[2] & 0x80) || ((wire[2] >> 3) & 0x0f) != 0)
+    return std::unexpected(QueryProblem::not_a_query);
+  auto p = parse(wire);
+  if (!p) return std::unexpected(QueryProblem::malformed);
+  if (ldns_pkt_qdcount(p.get()) != 1) return std::unexpected(QueryProblem::question_count);
+  const ldns_rr* q = ldns_rr_list_rr(ldns_pkt_question(p.get()), 0);
+  if (!q) return std::unexpected(QueryProblem::malformed);
+  Question out;
+  out.id = ldns_pkt_id(p.get());
+  out.rd = ldns_pkt_rd(p.get());
+  out.dnssec_ok = ldns_pkt_edns_do(p.get());
+  out.name = lower(owned(ldns_rdf2str(ldns_rr_owner(q))));
+  out.type_code = static_cast<std::uint16_t>(ldns_rr_get_type(q));
+  out.class_code = static_cast<std::uint16_t>(ldns_rr_get_class(q));
+  out.type = owned(ldns_rr_type2str(ldns_rr_get_type(q)));
+  out.klass = owned(ldns_rr_class2str(ldns_rr_get_class(q)));
+  if (out.name.empty()) return std::unexpected(QueryProblem::malformed);
+  return out;
+}
+
+Result<AnswerSummary> parse_answer(std::span<const std::uint8_t> wire, const Question& question) {
+  auto p = parse(wire);
+  if (!p) return fail(Errc::parse, "the upstream's answer is not a DNS message");
+  if (!ldns_pkt_qr(p.get())) return fail(Errc::parse, "the upstream sent a query, not an answer");
+  if (ldns_pkt_id(p.get()) != question.id)
+    return fail(Errc::parse, "the upstream's answer has another id");
+  const ldns_rr* q = ldns_rr_list_rr(ldns_pkt_question(p.get()), 0);
+  if (ldns_pkt_qdcount(p.get()) == 1 && q &&
+      (lower(owned(ldns_rdf2str(ldns_rr_owner(q)))) != question.name ||
+       ldns_rr_get_type(q) != question.type_code))
+    return fail(Errc::parse, "the upstream answered another question");
+  AnswerSummary s;
+  s.id = ldns_pkt_id(p.get());
+  s.rcode_code = ldns_pkt_get_rcode(p.get());
+  s.rcode = std::string(rcode_name(s.rcode_code));
+  s.answers = ldns_pkt_ancount(p.get());
+  s.authority = ldns_pkt_nscount(p.get());
+  s.additional = ldns_pkt_arcount(p.get());
+  s.truncated = ldns_pkt_tc(p.get());
+  if (s.truncated) return s;
+  if (s.rcode_code == LDNS_RCODE_NOERROR && s.answers > 0) {
+    std::optional<std::uint32_t> ttl;
+    auto take = [&](const ldns_rr* rr) {
+      std::uint32_t t = ldns_rr_ttl(rr);
+      ttl = ttl ? std::min(*ttl, t) : t;
+    };
+    for_each_rr(ldns_pkt_answer(p.get()), take);
+    for_each_rr(ldns_pkt_authority(p.get()), take);
+    s.cache_ttl = ttl;
+  } else if (s.rcode_code == LDNS_RCODE_NXDOMAIN ||
+             (s.rcode_code == LDNS_RCODE_NOERROR && s.answers == 0)) {
+    // RFC 2308: the SOA in the authority section bounds the negative answer's life.
+    for_each_rr(ldns_pkt_authority(p.get()), [&](const ldns_rr* rr) {
+      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA || ldns_rr_rd_count(rr) < 7) return;
+      std::uint32_t minimum = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
+      s.cache_ttl = std::min(ldns_rr_ttl(rr), minimum);
+    });
+  }
+  return s;
+}
+
+Wire error_reply(std::span<const std::uint8_t> query, unsigned rcode) {
+  // The question is echoed only when the query parses; otherwise a bare header.
+  if (auto p = parse(query); p && ldns_pkt_qdcount(p.get()) <= 1) {
+    ldns_pkt_set_qr(p.get(), true);
+    ldns_pkt_set_ra(p.get(), true);
+    ldns_pkt_set_aa(p.get(), false);
+    ldns_pkt_set_rcode(p.get(), static_cast<std::uint8_t>(rcode));
+    ldns_rr_list_deep_free(ldns_pkt_answer(p.get()));
+    ldns_pkt_set_answer(p.get(), ldns_rr_list_new());
+    ldns_rr_list_deep_free(ldns_pkt_authority(p.get()));
+    ldns_pkt_set_authority(p.get(), ldns_rr_list_new());
+    ldns_rr_list_deep_free(ldns_pkt_additional(p.get()));
+    ldns_pkt_set_additional(p.get(), ldns_rr_list_new());
+    ldns_pkt_set_ancount(p.get(), 0);
+    ldns_pkt_set_nscount(p.get(), 0);
+    ldns_pkt_set_arcount(p.get(), 0);
+    if (auto w = serialize(p.get())) return *w;
+  }
+  Wire out(LDNS_HEADER_SIZE, 0);
+  std::copy_n(query.begin(), std::min<std::size_t>(query.size(), 3), out.begin());
+  out[2] = static_cast<std::uint8_t>((out[2] | 0x80) & ~0x06);  // QR; AA and TC off
+  out[3] = static_cast<std::uint8_t>(0x80 | (rcode & 0x0f));    // RA + rcode
+  return out;
+}
+
+Result<Wire> a_record_reply(std::span<const std::uint8_t> query, const Question& question,
+                            const std::string& ipv4, std::uint32_t ttl) {
+  auto p = parse(query);
+  if (!p) return fail(Errc::parse, "query does not parse");
+  ldns_rr* rr = nullptr;
+  std::string text = question.name + " " + std::to_string(ttl) + " IN A " + ipv4;
+  if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK)
+    return failf(Errc::internal, "DNS: cannot build the record '{}'", text);
+  ldns_pkt_set_qr(p.get(), true);
+  ldns_pkt_set_aa(p.get(), true);
+  ldns_pkt_set_ra(p.get(), true);
+  ldns_pkt_set_rcode(p.get(), LDNS_RCODE_NOERROR);
+  ldns_pkt_push_rr(p.get(), LDNS_SECTION_ANSWER, rr);
+  return serialize(p.get());
+}
+
+Result<Wire> refresh_cached(std::span<const std::uint8_t> cached, std::uint16_t id,
+                            std::uint32_t age_seconds) {
+  auto p = parse(cached);
+  if (!p) return fail(Errc::internal, "DNS: a cached answer does not parse");
+  ldns_pkt_set_id(p.get(), id);
+  auto age = [&](ldns_rr* rr) {
+    std::uint32_t t = ldns_rr_ttl(rr);
+    ldns_rr_set_ttl(rr, t > age_seconds ? t - age_seconds : 0);
+  };
+  for_each_rr(ldns_pkt_answer(p.get()), age);
+  for_each_rr(ldns_pkt_authority(p.get()), age);
+  for_each_rr(ldns_pkt_additional(p.get()), age);
+  return serialize(p.get());
+}
+
+}  // namespace raind::condenser::dnsproxy
