@@ -237,6 +237,16 @@ TEST_F(Bottles, BadFilesAreRefusedWithThePositionAndNothingIsCreated) {
   EXPECT_EQ(inspect("ok-db").value("state", ""), "created");
   ASSERT_EQ(raind({"bottle", "rm", "ok"}).code, 0);
   expect_nothing_left();
+  // A failure half-way (db created, then web's port is taken) removes what was made.
+  run_detached({"--name", "squatter", "-p", "18080:80", "busybox:latest", "sleep", "1000"});
+  std::string clash = shop_yaml("clash", true);
+  clash.replace(clash.find("    env:"), 0, "    ports: [\"18080:80\"]\n");
+  auto failed = raind({"bottle", "create", "-f", write("clash.yaml", clash).string()});
+  EXPECT_NE(failed.code, 0);
+  EXPECT_NE(failed.err.find("18080"), std::string::npos) << failed.err;
+  EXPECT_NE(raind({"container", "inspect", "clash-db"}).code, 0) << "db was not rolled back";
+  ASSERT_EQ(raind({"container", "rm", "-f", "squatter"}).code, 0);
+  expect_nothing_left();
   // The audit trail names the refused creates.
   int refused = 0;
   for (const auto& a : daemon_->audit())

@@ -100,6 +100,15 @@ class Containers : public ::testing::Test {
       std::istringstream ids(ls.out);
       std::string id;
       while (ids >> id) raind({"container", "rm", "-f", id});
+      // Bottles and extra networks too: a bridge left behind would keep its subnet's route in
+      // this network namespace and steal the next test's traffic on that subnet.
+      auto bottles = nlohmann::json::parse(raind({"bottle", "ls", "--json"}).out, nullptr, false);
+      if (bottles.is_array())
+        for (const auto& b : bottles) raind({"bottle", "rm", b.value("name", "")});
+      auto nets = nlohmann::json::parse(raind({"network", "ls", "--json"}).out, nullptr, false);
+      if (nets.is_array())
+        for (const auto& n : nets)
+          if (n.value("name", "") != "raind0") raind({"network", "rm", n.value("name", "")});
       daemon_->terminate();
     }
     // Whatever the daemon could not remove (a failed test), droplet removes directly.

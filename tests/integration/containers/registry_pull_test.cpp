@@ -24,11 +24,10 @@ fs::path image_dir() {
   return fs::path(RAIND_BINARY_DIR) / "test-image";
 }
 
-// The cgroup parent of this binary's daemons: beneath the sandbox's own parent, which the
-// sandbox removes with everything under it.
+// The cgroup parent of this binary's daemons: the sandbox's own, which the sandbox removes.
 std::string cgroup_parent_for_pulls() {
   const char* p = std::getenv("RAIND_TEST_CGROUP_PARENT");
-  return std::string(p && *p ? p : "raind-it") + "/pull-" + std::to_string(::getpid());
+  return p && *p ? p : "raind-containers-test";
 }
 
 std::size_t count_entries(const fs::path& dir) {
