@@ -60,27 +60,30 @@ Status JsonlWriter::rotate_locked() {
 }
 
 Status JsonlWriter::write_line(std::string_view line) {
-  std::lock_guard lock(mutex_);
   std::string buffer;
   buffer.reserve(line.size() + 1);
   buffer.append(line);
   buffer.push_back('\n');
+  return write_lines(buffer, 1);
+}
 
+Status JsonlWriter::write_lines(std::string_view block, std::uint64_t records) {
+  std::lock_guard lock(mutex_);
   Status result = ok();
   if (!fd_) result = reopen_locked();
-  if (result && size_ > 0 && size_ + buffer.size() > policy_.max_bytes) result = rotate_locked();
+  if (result && size_ > 0 && size_ + block.size() > policy_.max_bytes) result = rotate_locked();
   if (result) {
-    // One write() per record: with O_APPEND, concurrent writers never interleave inside a line.
-    ssize_t n = ::write(fd_.get(), buffer.data(), buffer.size());
-    if (n == static_cast<ssize_t>(buffer.size())) {
-      size_ += buffer.size();
-      ++written_;
+    // One write() per call: with O_APPEND, concurrent writers never interleave inside a line.
+    ssize_t n = ::write(fd_.get(), block.data(), block.size());
+    if (n == static_cast<ssize_t>(block.size())) {
+      size_ += block.size();
+      written_ += records;
       in_failure_ = false;
       return ok();
     }
     int err = n < 0 ? errno : ENOSPC;
     if (n > 0) {
-      // Partial record (disk full): cut it off so the file keeps only whole JSON lines.
+      // Partial write (disk full): cut it off so the file keeps only whole JSON lines.
       if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) {
         // Could not truncate: end the fragment so at least the next record starts cleanly.
         if (::write(fd_.get(), "\n", 1) == 1) size_ += static_cast<std::uint64_t>(n) + 1;
@@ -88,7 +91,7 @@ Status JsonlWriter::write_line(std::string_view line) {
     }
     result = fail_errno(err, fmt::format("write log {}", path_.string()));
   }
-  ++dropped_;
+  dropped_ += records;
   if (!in_failure_) {
     in_failure_ = true;
     logger("jsonl")->warn("{} (dropping records until writes succeed again)",

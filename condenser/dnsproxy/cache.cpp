@@ -14,11 +14,12 @@ std::optional<AnswerCache::Hit> AnswerCache::find(const std::string& key, Clock:
   }
   lru_.splice(lru_.begin(), lru_, it->second);
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - it->second->stored).count();
-  return Hit{&it->second->wire, static_cast<std::uint32_t>(std::max<long long>(age, 0))};
+  return Hit{&it->second->wire, &it->second->summary,
+             static_cast<std::uint32_t>(std::max<long long>(age, 0))};
 }
 
-void AnswerCache::store(const std::string& key, Wire wire, std::uint32_t ttl,
-                        Clock::time_point now) {
+void AnswerCache::store(const std::string& key, Wire wire, std::uint32_t ttl, Clock::time_point now,
+                        AnswerSummary summary) {
   if (capacity_ == 0 || ttl == 0) return;
   ttl = std::min(ttl, max_ttl_);
   if (auto it = index_.find(key); it != index_.end()) {
@@ -30,7 +31,8 @@ void AnswerCache::store(const std::string& key, Wire wire, std::uint32_t ttl,
     lru_.pop_back();
     ++evictions_;
   }
-  lru_.push_front(Entry{key, std::move(wire), now, now + std::chrono::seconds(ttl)});
+  lru_.push_front(
+      Entry{key, std::move(wire), std::move(summary), now, now + std::chrono::seconds(ttl)});
   index_.emplace(key, lru_.begin());
 }
 

@@ -19,13 +19,15 @@ class AnswerCache {
       : capacity_(capacity), max_ttl_(max_ttl) {}
 
   struct Hit {
-    const Wire* wire;           // valid until the next call on the cache
-    std::uint32_t age_seconds;  // how long it has been cached
+    const Wire* wire;              // valid until the next call on the cache
+    const AnswerSummary* summary;  // what the answer says (for the log)
+    std::uint32_t age_seconds;     // how long it has been cached
   };
   // A live entry, or nothing (an expired one is dropped on the way).
   std::optional<Hit> find(const std::string& key, Clock::time_point now);
   // TTL 0 or a zero capacity: not stored.
-  void store(const std::string& key, Wire wire, std::uint32_t ttl, Clock::time_point now);
+  void store(const std::string& key, Wire wire, std::uint32_t ttl, Clock::time_point now,
+             AnswerSummary summary = {});
 
   std::size_t size() const { return index_.size(); }
   std::uint64_t evictions() const { return evictions_; }
@@ -34,6 +36,7 @@ class AnswerCache {
   struct Entry {
     std::string key;
     Wire wire;
+    AnswerSummary summary;
     Clock::time_point stored;
     Clock::time_point expires;
   };

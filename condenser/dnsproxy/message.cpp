@@ -197,4 +197,59 @@ Result<Wire> refresh_cached(std::span<const std::uint8_t> cached, std::uint16_t 
   return serialize(p.get());
 }
 
+namespace {
+
+// Skips a (possibly compressed) domain name at `at`; false when it runs off the end.
+bool skip_name(const Wire& w, std::size_t& at) {
+  for (int labels = 0; labels < 128; ++labels) {
+    if (at >= w.size()) return false;
+    std::uint8_t len = w[at];
+    if ((len & 0xc0) == 0xc0) {
+      at += 2;
+      return at <= w.size();
+    }
+    if (len & 0xc0) return false;
+    at += 1 + len;
+    if (len == 0) return true;
+  }
+  return false;
+}
+
+std::uint16_t u16(const Wire& w, std::size_t at) {
+  return static_cast<std::uint16_t>((w[at] << 8) | w[at + 1]);
+}
+
+}  // namespace
+
+bool refresh_in_place(Wire& wire, std::uint16_t id, std::uint32_t age_seconds) {
+  if (wire.size() < LDNS_HEADER_SIZE) return false;
+  const unsigned questions = u16(wire, 4);
+  const unsigned records = u16(wire, 6) + u16(wire, 8) + u16(wire, 10);
+  std::size_t at = LDNS_HEADER_SIZE;
+  for (unsigned i = 0; i < questions; ++i) {
+    if (!skip_name(wire, at)) return false;
+    at += 4;
+  }
+  std::vector<std::size_t> ttl_at;
+  for (unsigned i = 0; i < records; ++i) {
+    if (!skip_name(wire, at) || at + 10 > wire.size()) return false;
+    const std::uint16_t type = u16(wire, at);
+    if (type != LDNS_RR_TYPE_OPT) ttl_at.push_back(at + 4);
+    at += 10 + u16(wire, at + 8);
+    if (at > wire.size()) return false;
+  }
+  wire[0] = static_cast<std::uint8_t>(id >> 8);
+  wire[1] = static_cast<std::uint8_t>(id & 0xff);
+  for (std::size_t p : ttl_at) {
+    std::uint32_t ttl = (std::uint32_t{wire[p]} << 24) | (std::uint32_t{wire[p + 1]} << 16) |
+                        (std::uint32_t{wire[p + 2]} << 8) | wire[p + 3];
+    ttl = ttl > age_seconds ? ttl - age_seconds : 0;
+    wire[p] = static_cast<std::uint8_t>(ttl >> 24);
+    wire[p + 1] = static_cast<std::uint8_t>(ttl >> 16);
+    wire[p + 2] = static_cast<std::uint8_t>(ttl >> 8);
+    wire[p + 3] = static_cast<std::uint8_t>(ttl);
+  }
+  return true;
+}
+
 }  // namespace raind::condenser::dnsproxy

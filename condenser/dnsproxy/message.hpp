@@ -62,5 +62,8 @@ Result<Wire> a_record_reply(std::span<const std::uint8_t> query, const Question&
 // A cached answer made current: the query's id, TTLs reduced by `age` (at least 0).
 Result<Wire> refresh_cached(std::span<const std::uint8_t> cached, std::uint16_t id,
                             std::uint32_t age_seconds);
+// The same in place, walking the wire format without building a packet (the cache-hit path);
+// the OPT record's "TTL" (EDNS flags) is left alone. False when the message does not walk.
+bool refresh_in_place(Wire& wire, std::uint16_t id, std::uint32_t age_seconds);
 
 }  // namespace raind::condenser::dnsproxy

@@ -32,6 +32,8 @@ namespace {
 
 constexpr std::uint32_t kServiceNameTtl = 5;  // containers come and go: keep it short
 constexpr std::size_t kMaxMessage = 65535;
+constexpr std::size_t kLogBatch = 64 * 1024;
+constexpr std::chrono::milliseconds kLogFlush{100};
 
 std::shared_ptr<spdlog::logger> log() {
   return logger("condenser.dns");
@@ -69,21 +71,47 @@ struct DnsProxy::State : std::enable_shared_from_this<State> {
   std::size_t tcp_open = 0;
   bool stopped = false;
   bool warned_malformed = false;
+  std::string log_buffer;
+  std::uint64_t log_pending = 0;
+  asio::steady_timer flush_timer;
+  bool flush_armed = false;
 
   State(asio::any_io_executor ex, ProxyOptions o)
       : executor(ex),
         options(std::move(o)),
         udp_socket(ex),
         acceptor(ex),
-        cache(options.cache_size) {}
+        cache(options.cache_size),
+        flush_timer(ex) {}
+  ~State() { flush_log(); }
 
+  // Records are batched: one write() per 64 KiB or per kLogFlush, whichever comes first (a
+  // write per query would cost more than answering it from the cache).
   void write_log(const QueryOutcome& outcome) {
     if (!options.log) return;
     static const identity::Snapshot kEmpty;
     auto snapshot = options.directory ? options.directory->current() : nullptr;
     auto record = query_record(outcome, snapshot ? *snapshot : kEmpty,
                                metrics::local_timestamp(std::chrono::system_clock::now()));
-    (void)options.log->write(record);
+    log_buffer += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    log_buffer += '\n';
+    ++log_pending;
+    if (log_buffer.size() >= kLogBatch) {
+      flush_log();
+    } else if (!flush_armed) {
+      flush_armed = true;
+      flush_timer.expires_after(kLogFlush);
+      flush_timer.async_wait([self = shared_from_this()](boost::system::error_code) {
+        self->flush_armed = false;
+        self->flush_log();
+      });
+    }
+  }
+  void flush_log() {
+    if (log_buffer.empty() || !options.log) return;
+    (void)options.log->write_lines(log_buffer, log_pending);
+    log_buffer.clear();
+    log_pending = 0;
   }
 
   // What can be answered without an upstream: FORMERR, a bottle's service name, the cache.
@@ -137,15 +165,16 @@ struct DnsProxy::State : std::enable_shared_from_this<State> {
     }
     auto hit = cache.find(parsed->cache_key(), Clock::now());
     if (hit) {
-      auto reply = refresh_cached(*hit->wire, parsed->id, hit->age_seconds);
-      if (reply) {
+      Wire reply = *hit->wire;
+      if (refresh_in_place(reply, parsed->id, hit->age_seconds)) {
         ++counters.cache_hits;
-        if (auto summary = parse_answer(*reply, *parsed)) outcome.answer = *summary;
+        outcome.answer = *hit->summary;
+        outcome.answer->id = parsed->id;
         outcome.upstream_server = outcome.upstream_transport = "cache";
         outcome.cache_hit = true;
         outcome.note = "hit=true";
         write_log(outcome);
-        return std::move(*reply);
+        return reply;
       }
     }
     question = std::move(*parsed);
@@ -265,7 +294,7 @@ awaitable<Wire> forward(std::shared_ptr<DnsProxy::State> st, Wire query, Questio
     }
     if (i > 0 && transport == "udp") transport = "udp,retry";
     if (summary->cache_ttl && !summary->truncated)
-      st->cache.store(question.cache_key(), *answer, *summary->cache_ttl, Clock::now());
+      st->cache.store(question.cache_key(), *answer, *summary->cache_ttl, Clock::now(), *summary);
     outcome.answer = *summary;
     outcome.upstream_server = upstream.str();
     outcome.upstream_transport = transport;
@@ -433,6 +462,7 @@ DnsProxy::~DnsProxy() {
 void DnsProxy::stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
+  state_->flush_log();
   boost::system::error_code ignored;
   state_->udp_socket.close(ignored);
   state_->acceptor.close(ignored);
@@ -452,6 +482,10 @@ std::uint16_t DnsProxy::tcp_port() const {
   boost::system::error_code ec;
   auto e = state_->acceptor.local_endpoint(ec);
   return ec ? 0 : e.port();
+}
+
+void DnsProxy::flush_log() {
+  state_->flush_log();
 }
 
 }  // namespace raind::condenser::dnsproxy

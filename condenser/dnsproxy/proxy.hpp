@@ -70,6 +70,8 @@ class DnsProxy {
   // Closes the listeners; queries in flight finish on their own. Idempotent.
   void stop();
   ProxyCounters counters() const;
+  // Writes the query records batched so far (they go out every 100 ms or 64 KiB otherwise).
+  void flush_log();
   std::uint16_t udp_port() const;
   std::uint16_t tcp_port() const;
 

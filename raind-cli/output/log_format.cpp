@@ -86,7 +86,8 @@ std::string format_dns_table(const std::vector<nlohmann::json>& records) {
     const auto& resp = child(dns, "response");
     std::string result = str(resp, "rcode");
     if (str(r, "query_result") == "fail") result = "FAIL " + result;
-    std::string latency = child(r, "latency_ms").is_number() ? str(r, "latency_ms") + "ms" : "-";
+    std::string latency =
+        child(r, "latency_ms").is_number() ? fmt::format("{:.2f}ms", num(r, "latency_ms")) : "-";
     t.add({short_timestamp(str(r, "generated_ts")), endpoint_label(child(r, "src")), str(q, "name"),
            str(q, "type"), result.empty() ? "-" : result, str(resp, "answers"),
            str(child(r, "upstream"), "server"), latency,

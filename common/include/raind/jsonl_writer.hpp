@@ -28,6 +28,9 @@ class JsonlWriter {
                                                    RotationPolicy policy = {}, mode_t mode = 0640);
   // Writes one record (one line, newline added). Lines must not contain '\n'.
   Status write_line(std::string_view line);
+  // Several records at once (each line ending in '\n'): one write(), for busy writers that
+  // batch; `records` is how many lines the block holds (for the counters).
+  Status write_lines(std::string_view block, std::uint64_t records);
   Status write(const nlohmann::json& record);
 
   std::uint64_t written() const;

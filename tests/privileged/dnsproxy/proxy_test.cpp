@@ -134,6 +134,12 @@ class DnsProxyTest : public ::testing::Test {
   }
 
   std::vector<nlohmann::json> records() {
+    std::promise<void> flushed;
+    boost::asio::post(io_, [&] {
+      proxy_->flush_log();
+      flushed.set_value();
+    });
+    flushed.get_future().get();
     std::vector<nlohmann::json> out;
     std::ifstream in(dir_.path() / "dns.jsonl");
     for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));

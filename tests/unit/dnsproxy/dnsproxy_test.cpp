@@ -147,6 +147,22 @@ TEST(DnsMessage, CachedAnswersGetTheNewIdAndAgedTtls) {
   ldns_pkt_free(p);
 }
 
+// The cache-hit path walks the wire itself: same result as the ldns round trip, OPT untouched.
+TEST(DnsMessage, InPlaceRefreshMatchesTheParsedOne) {
+  auto q = query("www.example.com.", LDNS_RR_TYPE_A, true);
+  auto cached = answer(
+      q, LDNS_RCODE_NOERROR,
+      {"www.example.com. 300 IN CNAME web.example.com.", "web.example.com. 120 IN A 192.0.2.7"},
+      {"example.com. 900 IN NS ns.example.com."}, true);
+  Wire in_place = cached;
+  ASSERT_TRUE(refresh_in_place(in_place, 999, 100));
+  auto parsed = refresh_cached(cached, 999, 100);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(in_place, *parsed);
+  Wire broken(cached.begin(), cached.begin() + 20);
+  EXPECT_FALSE(refresh_in_place(broken, 1, 1));
+}
+
 TEST(DnsMessage, ServiceNameAnswerIsAuthoritative) {
   auto q = query("db.");
   auto question = *parse_query(q);
