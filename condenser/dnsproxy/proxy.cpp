@@ -17,7 +17,6 @@
 #include "condenser/dnsproxy/cache.hpp"
 #include "condenser/dnsproxy/message.hpp"
 #include "condenser/dnsproxy/query_log.hpp"
-#include "condenser/metrics/service.hpp"
 #include "raind/log.hpp"
 
 namespace raind::condenser::dnsproxy {
@@ -91,9 +90,8 @@ struct DnsProxy::State : std::enable_shared_from_this<State> {
     if (!options.log) return;
     static const identity::Snapshot kEmpty;
     auto snapshot = options.directory ? options.directory->current() : nullptr;
-    auto record = query_record(outcome, snapshot ? *snapshot : kEmpty,
-                               metrics::local_timestamp(std::chrono::system_clock::now()));
-    log_buffer += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    append_query_record(log_buffer, outcome, snapshot ? *snapshot : kEmpty,
+                        std::chrono::system_clock::now());
     log_buffer += '\n';
     ++log_pending;
     if (log_buffer.size() >= kLogBatch) {

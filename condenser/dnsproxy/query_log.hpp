@@ -27,7 +27,12 @@ struct QueryOutcome {
   std::string note = {};
 };
 
+// Appends the record as one JSON line (no newline), written directly: this runs for every query.
+void append_query_record(std::string& out, const QueryOutcome& outcome,
+                         const identity::Snapshot& snapshot,
+                         std::chrono::system_clock::time_point generated);
+// The same record as a document (tests, tools).
 nlohmann::json query_record(const QueryOutcome& outcome, const identity::Snapshot& snapshot,
-                            const std::string& generated_ts);
+                            std::chrono::system_clock::time_point generated);
 
 }  // namespace raind::condenser::dnsproxy

@@ -45,6 +45,26 @@ int two_digits(std::string_view s, std::size_t at) {
   return (s[at] - '0') * 10 + (s[at + 1] - '0');
 }
 
+struct OpenLog {
+  UniqueFd fd;
+  std::uint64_t size = 0;
+  std::uint64_t inode = 0;
+};
+
+// The log opened for reading; nothing when it does not exist (yet): an empty log.
+Result<std::optional<OpenLog>> open_log(const std::filesystem::path& file) {
+  OpenLog log{UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC))};
+  if (!log.fd) {
+    if (errno == ENOENT) return std::nullopt;
+    return fail_errno("open " + file.string());
+  }
+  struct stat st {};
+  if (::fstat(log.fd.get(), &st) != 0) return fail_errno("stat " + file.string());
+  log.size = static_cast<std::uint64_t>(st.st_size);
+  log.inode = st.st_ino;
+  return log;
+}
+
 }  // namespace
 
 std::optional<LogKind> parse_log_kind(std::string_view text) {
@@ -198,15 +218,11 @@ bool line_matches(LogKind kind, std::string_view line, const LogFilter& filter) 
 Result<TailResult> tail(const std::filesystem::path& file, std::size_t count, LogKind kind,
                         const LogFilter& filter) {
   TailResult out;
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return out;
-    return fail_errno("open " + file.string());
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + file.string());
-  out.inode = st.st_ino;
-  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+  RAIND_TRY_ASSIGN(auto log, open_log(file));
+  if (!log) return out;
+  const UniqueFd& fd = log->fd;
+  out.inode = log->inode;
+  const std::uint64_t size = log->size;
   std::vector<std::string> found;  // newest first
   // Lines of a segment that ends with '\n', newest first, until enough are found.
   auto take_lines = [&](std::string_view segment) {
@@ -259,16 +275,12 @@ Result<TailResult> tail(const std::filesystem::path& file, std::size_t count, Lo
 Result<std::vector<std::string>> read_new(const std::filesystem::path& file, std::uint64_t& offset,
                                           std::uint64_t& inode) {
   std::vector<std::string> out;
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT) return out;
-    return fail_errno("open " + file.string());
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + file.string());
-  std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
-  if (st.st_ino != inode || size < offset) {
-    inode = st.st_ino;
+  RAIND_TRY_ASSIGN(auto log, open_log(file));
+  if (!log) return out;
+  const UniqueFd& fd = log->fd;
+  const std::uint64_t size = log->size;
+  if (log->inode != inode || size < offset) {
+    inode = log->inode;
     offset = 0;
   }
   if (size == offset) return out;

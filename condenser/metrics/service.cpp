@@ -2,35 +2,18 @@
 
 #include <unistd.h>
 
-#include <ctime>
-
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "condenser/flowlog/timestamp.hpp"
 #include "raind/log.hpp"
 
 namespace raind::condenser::metrics {
 
 std::string local_timestamp(std::chrono::system_clock::time_point when) {
-  auto usec =
-      std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(usec / 1000000);
-  long frac = static_cast<long>(usec % 1000000);
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  std::tm tm{};
-  ::localtime_r(&secs, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  long offset = tm.tm_gmtoff;
-  char sign = offset < 0 ? '-' : '+';
-  if (offset < 0) offset = -offset;
-  return fmt::format("{}.{:06d}{}{:02d}:{:02d}", date, frac, sign, offset / 3600,
-                     (offset % 3600) / 60);
+  return flowlog::format_rfc3339(when, flowlog::Zone::local(), 6);
 }
 
 MetricsService::MetricsService(CgroupReader reader, std::string cgroup_parent, ListFn running,

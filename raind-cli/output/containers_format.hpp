@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "raind/error.hpp"
+#include "raind/units.hpp"
 
 namespace raind::cli {
 
@@ -29,7 +30,7 @@ std::string image_column(std::string_view reference);
 std::string status_column(const nlohmann::json& container, std::time_t now);
 std::vector<std::string> container_row(const nlohmann::json& container, std::time_t now);
 
-// "1024", "512k", "32m", "1g" (also KiB-style "32mb"/"32MiB" are refused: one spelling) → bytes.
-Result<std::int64_t> parse_memory_size(std::string_view text);
+// --memory: "1024", "512k", "32m", "1g" → bytes (raind/units.hpp).
+using raind::parse_memory_size;
 
 }  // namespace raind::cli

@@ -228,7 +228,7 @@ TEST(DnsLog, RecordNamesTheContainerOrSaysUnresolved) {
   o.upstream_transport = "udp";
   o.latency_ms = 1.5;
   o.note = "hit=false";
-  auto r = query_record(o, snapshot, "2026-11-23T06:00:00.000001+00:00");
+  auto r = query_record(o, snapshot, std::chrono::system_clock::now());
   EXPECT_EQ(r["event_type"], "log.traffic");
   EXPECT_EQ(r["src"]["container_name"], "web");
   EXPECT_EQ(r["src"]["veth"], "rd_abc");
@@ -239,7 +239,9 @@ TEST(DnsLog, RecordNamesTheContainerOrSaysUnresolved) {
   EXPECT_EQ(r["query_result"], "ok");
   o.client_ip = "10.166.0.99";
   o.ok = false;
-  r = query_record(o, snapshot, "t");
+  o.question->name = "we\"ird\\name.";  // escaped, still one valid JSON line
+  r = query_record(o, snapshot, std::chrono::system_clock::now());
+  EXPECT_EQ(r["dns"]["question"]["name"], "we\"ird\\name.");
   EXPECT_EQ(r["src"]["container_id"], "unresolved");
   EXPECT_EQ(r["query_result"], "fail");
 }
