@@ -23,6 +23,23 @@ function(raind_add_executable name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
 endfunction()
 
+# Sanitized builds (RAIND_SANITIZE): each test runs under scripts/sanitizer-reports.sh, and every
+# sanitized process it starts writes its reports to <build>/sanitizer-reports/<test>.<exe>.<pid>
+# instead of stderr. A report from a process whose exit status no test looks at (a droplet that
+# condenserd runs during cleanup, a daemon stopped at teardown) still fails the test; the wrapper
+# prints the reports. Leak checking is on; UBSan prints stacks and, like ASan, stops at the first
+# error (the build also has -fno-sanitize-recover=undefined).
+macro(_raind_sanitizer_wrap name cmd_var env_var)
+  set(${env_var} "")
+  if(RAIND_SANITIZE)
+    set(_reports ${CMAKE_BINARY_DIR}/sanitizer-reports/${name})
+    set(${cmd_var} ${PROJECT_SOURCE_DIR}/scripts/sanitizer-reports.sh ${_reports} -- ${${cmd_var}})
+    set(_log "log_path=${_reports}:log_exe_name=1")
+    set(${env_var} "ASAN_OPTIONS=detect_leaks=1:check_initialization_order=1:strict_init_order=1:${_log};\
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:${_log};")
+  endif()
+endmacro()
+
 # raind_add_gtest(name LABEL unit|privileged|integration|conformance SOURCES ... DEPS ...
 #                 [SANDBOX] [TIMEOUT s] [ENV k=v ...])
 # One GoogleTest binary registered as ONE ctest entry per binary (fast to list; gtest prints its
@@ -42,23 +59,26 @@ function(raind_add_gtest name)
   else()
     set(cmd $<TARGET_FILE:${name}>)
   endif()
+  _raind_sanitizer_wrap(${name} cmd sanitizer_env)
   add_test(NAME ${name} COMMAND ${cmd})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL}" TIMEOUT ${ARG_TIMEOUT}
     SKIP_RETURN_CODE 77
-    ENVIRONMENT "RAIND_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RAIND_SOURCE_DIR=${PROJECT_SOURCE_DIR};${ARG_ENV}")
+    ENVIRONMENT "RAIND_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RAIND_SOURCE_DIR=${PROJECT_SOURCE_DIR};${sanitizer_env}${ARG_ENV}")
 endfunction()
 
 # raind_add_script_test(name LABEL ... COMMAND ... [TIMEOUT s]) — a shell-driven test.
 function(raind_add_script_test name)
   cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "COMMAND;ENV" ${ARGN})
-  add_test(NAME ${name} COMMAND ${ARG_COMMAND})
+  set(cmd ${ARG_COMMAND})
+  _raind_sanitizer_wrap(${name} cmd sanitizer_env)
+  add_test(NAME ${name} COMMAND ${cmd})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABEL}" TIMEOUT ${ARG_TIMEOUT}
     SKIP_RETURN_CODE 77
-    ENVIRONMENT "RAIND_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RAIND_SOURCE_DIR=${PROJECT_SOURCE_DIR};${ARG_ENV}")
+    ENVIRONMENT "RAIND_BIN_DIR=${CMAKE_BINARY_DIR}/bin;RAIND_SOURCE_DIR=${PROJECT_SOURCE_DIR};${sanitizer_env}${ARG_ENV}")
 endfunction()

@@ -15,7 +15,7 @@ BUILD_PACKAGES=(
   libnl-3-dev libnl-route-3-dev libseccomp-dev libapparmor-dev libcap-dev
   libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev libarchive-dev libldns-dev
   libsystemd-dev libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format clang-tidy
+  clang libclang-rt-14-dev clang-16 libclang-rt-16-dev clang-format clang-tidy
 )
 RUNTIME_PACKAGES=(
   iptables iproute2 ulogd2 ulogd2-json util-linux procps kmod

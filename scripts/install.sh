@@ -42,6 +42,17 @@ install -m 0644 "$here/policies/seccomp-default.json" "$here/policies/capabiliti
   "$sharedir/policies/"
 install -m 0644 "$here/policies/apparmor/raind-default" "$sharedir/policies/apparmor/"
 echo "installed $prefix/share/raind/policies"
+# Load (or replace) the profile in the running kernel so containers can switch to it at once;
+# condenserd leaves AppArmor out with a warning on hosts without it.
+if [ -z "$destdir" ] && [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+  if command -v apparmor_parser >/dev/null; then
+    apparmor_parser -r -W "$sharedir/policies/apparmor/raind-default"
+    echo "loaded the AppArmor profile raind-default"
+  else
+    echo "warning: AppArmor is enabled but apparmor_parser is missing (apt install apparmor);" \
+      "load $prefix/share/raind/policies/apparmor/raind-default before creating containers" >&2
+  fi
+fi
 sed "s#/usr/local/bin/condenserd#$prefix/bin/condenserd#" "$here/systemd/condenserd.service" \
   > "$unitdir/condenserd.service.tmp"
 chmod 0644 "$unitdir/condenserd.service.tmp"

@@ -48,6 +48,9 @@ class AuditLog {
                                                 RotationPolicy rotation, std::string node);
   void write(const AuditEvent& event);
   const std::string& node() const { return node_; }
+  // Records written, and lost to a failed write (disk full): the request itself still runs.
+  std::uint64_t written() const { return writer_->written(); }
+  std::uint64_t dropped() const { return writer_->dropped(); }
 
  private:
   AuditLog(std::unique_ptr<JsonlWriter> writer, std::string node)

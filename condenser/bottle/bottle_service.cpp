@@ -10,6 +10,7 @@
 #include "condenser/bottle/env.hpp"
 #include "condenser/bottle/parse.hpp"
 #include "condenser/containers/port_spec.hpp"
+#include "raind/crash_point.hpp"
 #include "raind/log.hpp"
 
 namespace raind::condenser::bottle {
@@ -222,7 +223,7 @@ awaitable<Result<BottleView>> BottleService::create(std::string yaml, std::strin
     record.network_auto = true;
   }
   RAIND_CO_TRY(save(record));
-  containers::crash_point("bottle-create-recorded");
+  crash_point("bottle.create.recorded");
 
   auto created = co_await create_parts(record, bottle);
   if (!created) {
@@ -244,7 +245,7 @@ awaitable<Result<BottleView>> BottleService::create(std::string yaml, std::strin
 awaitable<Status> BottleService::create_parts(BottleRecord& record, const Bottle& bottle) {
   if (record.network_auto) {
     RAIND_CO_TRY(containers_.create_network(record.network));
-    containers::crash_point("bottle-create-network");
+    crash_point("bottle.create.network");
   }
   for (const auto& name : bottle.start_order) {
     const Service* s = bottle.find_service(name);
@@ -276,7 +277,7 @@ awaitable<Status> BottleService::create_parts(BottleRecord& record, const Bottle
     if (!made) co_return std::unexpected(std::move(made.error()).context("service " + name));
     record.containers[name] = made->id;
     RAIND_CO_TRY(save(record));
-    containers::crash_point("bottle-create-container");
+    crash_point("bottle.create.container");
   }
   std::vector<policy::Policy> wanted;
   for (const auto& p : bottle.policies)
@@ -286,7 +287,7 @@ awaitable<Status> BottleService::create_parts(BottleRecord& record, const Bottle
                         policies_.install_owned(owner_of(bottle.name), std::move(wanted)));
     for (const auto& p : installed) record.policy_ids.push_back(p.id);
     RAIND_CO_TRY(save(record));
-    containers::crash_point("bottle-create-policies");
+    crash_point("bottle.create.policies");
   }
   co_return ok();
 }
@@ -317,7 +318,7 @@ awaitable<Status> BottleService::tear_down(BottleRecord record) {
   }
   if (!result) co_return result;
   RAIND_CO_TRY(policies_.uninstall_owned(owner_of(record.name)));
-  containers::crash_point("bottle-remove-policies");
+  crash_point("bottle.remove.policies");
   if (record.network_auto) {
     auto gone = containers_.remove_network(record.network);
     if (!gone && gone.error().code() != Errc::not_found) co_return gone;

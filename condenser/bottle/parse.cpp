@@ -33,6 +33,32 @@ std::string where(std::string_view origin, const YAML::Node& node) {
   return where(origin, node.Mark());
 }
 
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF): everything
+// parsed ends up in JSON (the stored record, API answers), which cannot carry anything else.
+// Returns the offset of the first bad byte, or npos.
+std::size_t invalid_utf8_at(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+                    : c >= 0xe0 && c <= 0xef ? 3
+                    : c >= 0xf0 && c <= 0xf4 ? 4
+                                             : 0;
+    if (n == 0 || i + n > text.size()) return i;
+    const auto c1 = static_cast<unsigned char>(text[i + 1]);
+    const unsigned char low = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    const unsigned char high = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (c1 < low || c1 > high) return i;
+    for (std::size_t k = 2; k < n; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 std::string join_key(std::string_view section, std::string_view key) {
   return section.empty() ? std::string(key) : fmt::format("{}.{}", section, key);
 }
@@ -86,6 +112,9 @@ Result<std::string> as_string(std::string_view origin, const YAML::Node& node,
                               std::string_view key) {
   if (!node.IsScalar())
     return failf(Errc::parse, "{}: '{}' must be a string", where(origin, node), key);
+  // Escapes ("\ud800") can make invalid UTF-8 out of a valid file.
+  if (invalid_utf8_at(node.Scalar()) != std::string_view::npos)
+    return failf(Errc::parse, "{}: '{}' is not valid UTF-8", where(origin, node), key);
   return node.Scalar();
 }
 
@@ -653,6 +682,14 @@ class Parser {
 
 Result<Bottle> parse_bottle(std::string_view yaml, std::string_view origin,
                             const ParseOptions& options) {
+  if (auto bad = invalid_utf8_at(yaml); bad != std::string_view::npos) {
+    auto before = yaml.substr(0, bad);
+    auto line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    auto line_start = before.rfind('\n');
+    auto column =
+        static_cast<int>(line_start == std::string_view::npos ? bad : bad - line_start - 1);
+    return failf(Errc::parse, "{}:{}:{}: not valid UTF-8", origin, line + 1, column + 1);
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));

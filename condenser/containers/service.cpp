@@ -25,6 +25,8 @@
 #include "condenser/network/network_name.hpp"
 #include "condenser/system/async_process.hpp"
 #include "raind/atomic_file.hpp"
+#include "raind/cgroups/manager.hpp"
+#include "raind/crash_point.hpp"
 #include "raind/log.hpp"
 #include "raind/scope_exit.hpp"
 #include "raind/sys/files.hpp"
@@ -147,14 +149,6 @@ int signal_number(std::string_view name) {
 }
 
 }  // namespace
-
-void crash_point(std::string_view point) {
-  const char* at = std::getenv("RAIND_TEST_CRASH_AT");
-  if (at && point == at) {
-    log()->warn("crash point {} reached: killing condenserd", point);
-    ::kill(::getpid(), SIGKILL);
-  }
-}
 
 class ContainerService::BusyGuard {
  public:
@@ -648,6 +642,7 @@ awaitable<Status> ContainerService::rollback(const ContainerRecord& record) {
     if (!s && first) first = s;
   };
   keep(co_await runtime_delete(record.id));
+  keep(co_await remove_cgroup_leftovers(record.id));
   keep(hostnet::remove_link(record.veth));
   keep(sys::remove_all_xdev(bundle_dir(record.id)));
   if (!first) co_return first;  // keep the row: reconcile retries what is left
@@ -656,6 +651,22 @@ awaitable<Status> ContainerService::rollback(const ContainerRecord& record) {
   if (!record.ports.empty()) keep(apply_published_ports());
   if (options_.topology_changed) keep(options_.topology_changed());
   co_return first;
+}
+
+// A runtime that died in the middle of its create leaves the init it spawned waiting in the
+// container's cgroup, named by no runtime state: nothing would ever start or delete it.
+awaitable<Status> ContainerService::remove_cgroup_leftovers(const std::string& id) {
+  auto layout = cgroups::detect_host_layout();
+  if (!layout) co_return ok();  // no cgroups on this host: the runtime made none either
+  const std::string path = fmt::format("{}/{}", options_.cgroup_parent, id);
+  RAIND_CO_TRY_ASSIGN(auto cgroup, cgroups::make_manager(*layout, path, id));
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto pids = cgroup->pids();
+    if (!pids || pids->empty()) break;  // empty, or never made
+    for (pid_t pid : *pids) ::kill(pid, SIGKILL);
+    co_await sleep_for(std::chrono::milliseconds(20));
+  }
+  co_return with_context(cgroup->destroy(), fmt::format("remove the cgroup of {}", id));
 }
 
 awaitable<Result<ContainerRecord>> ContainerService::start(std::string ref) {

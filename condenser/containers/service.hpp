@@ -149,6 +149,7 @@ class ContainerService {
   boost::asio::awaitable<Result<std::string>> runtime_status(const std::string& id,
                                                              std::int64_t* pid);
   boost::asio::awaitable<Status> rollback(const ContainerRecord& record);
+  boost::asio::awaitable<Status> remove_cgroup_leftovers(const std::string& id);
   boost::asio::awaitable<Status> finish_delete(const ContainerRecord& record);
   boost::asio::awaitable<Result<ContainerRecord>> start_locked(ContainerRecord record);
   // Exit status from the shim, OOM from the cgroup; the record becomes `stopped`.
@@ -166,9 +167,5 @@ class ContainerService {
   network::Ipam ipam_;
   std::set<std::string> busy_;
 };
-
-// For tests: when RAIND_TEST_CRASH_AT equals `point`, condenserd dies on the spot (SIGKILL), as
-// a power cut or OOM kill would leave it.
-void crash_point(std::string_view point);
 
 }  // namespace raind::condenser::containers

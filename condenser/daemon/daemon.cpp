@@ -375,6 +375,7 @@ class Daemon {
     if (metrics_)
       out["metrics"] = {{"written", metrics_->records_written()},
                         {"dropped", metrics_log_ ? metrics_log_->dropped() : 0}};
+    if (audit_) out["audit"] = {{"written", audit_->written()}, {"dropped", audit_->dropped()}};
     return out;
   }
 

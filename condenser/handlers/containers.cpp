@@ -1,4 +1,4 @@
-// Containers and networks on the management API (docs/api-containers.md).
+// Containers and networks on the management API (docs/api.md).
 #include <utility>  // boost 1.74 awaitable.hpp uses std::exchange without including it
 
 #include <charconv>
@@ -58,7 +58,7 @@ std::optional<std::size_t> parse_count(const std::optional<std::string>& text) {
   return n;
 }
 
-// Copies the client's bytes (attach frames, docs/api-containers.md) into the shim's socket and
+// Copies the client's bytes (attach frames, docs/api.md) into the shim's socket and
 // the terminal's output back, until either side ends.
 awaitable<void> bridge_to_shim(api::WebSocketChannel& ws, std::filesystem::path socket_path,
                                std::string replay = {}) {

@@ -52,6 +52,14 @@ std::optional<std::string> normalize_archive_path(std::string_view path) {
   return out;
 }
 
+namespace {
+// libarchive can fail without a message; fmt throws on a null string.
+const char* archive_message(archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg != nullptr ? msg : "unknown error";
+}
+}  // namespace
+
 Result<ArchiveFiles> ArchiveFiles::read(ImageStore& store, const std::filesystem::path& tar_path) {
   std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
   if (!a) return fail(Errc::internal, "libarchive: out of memory");
@@ -59,10 +67,10 @@ Result<ArchiveFiles> ArchiveFiles::read(ImageStore& store, const std::filesystem
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), tar_path.c_str(), 128 * 1024) != ARCHIVE_OK)
     return failf(Errc::parse, "open image archive {}: {}", tar_path.string(),
-                 archive_error_string(a.get()));
+                 archive_message(a.get()));
   auto archive_error = [&](std::string_view what) {
     return failf(Errc::parse, "image archive {}: {}: {}", tar_path.string(), what,
-                 archive_error_string(a.get()));
+                 archive_message(a.get()));
   };
 
   ArchiveFiles files(store);

@@ -33,8 +33,11 @@ Result<std::vector<ImageRecord>> parse_image_index(std::string_view json) {
   auto doc = nlohmann::json::parse(json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return fail(Errc::parse, "image index: not a JSON object");
-  if (doc.value("version", 0) != kIndexVersion)
-    return failf(Errc::parse, "image index: unsupported version {}", doc.value("version", 0));
+  // value() throws on a wrong type: a corrupt file must be an error, not an exception.
+  auto version = doc.find("version");
+  if (version == doc.end() || *version != kIndexVersion)
+    return failf(Errc::parse, "image index: unsupported version {}",
+                 version == doc.end() ? "(none)" : version->dump());
   std::vector<ImageRecord> out;
   try {
     for (const auto& item : doc.at("images")) {
@@ -45,7 +48,13 @@ Result<std::vector<ImageRecord>> parse_image_index(std::string_view json) {
       record.index_digest = item.value("index_digest", std::string());
       item.at("layer_digests").get_to(record.layer_digests);
       item.at("diff_ids").get_to(record.diff_ids);
-      record.created_unix = item.value("created_unix", std::int64_t{0});
+      // A float (1e40) would not convert to int64_t without undefined behaviour.
+      if (auto created = item.find("created_unix"); created != item.end()) {
+        if (!created->is_number_integer())
+          return failf(Errc::parse, "image index: record '{}' has an invalid created_unix",
+                       record.reference);
+        record.created_unix = created->get<std::int64_t>();
+      }
       // The store builds paths from these digests: never trust them unchecked.
       bool digests_ok = is_sha256_digest(record.config_digest) &&
                         is_sha256_digest(record.manifest_digest) &&

@@ -3,6 +3,16 @@
 #include <cerrno>
 
 namespace raind::condenser::images {
+namespace {
+
+// libarchive can fail without a message (archive_error_string is then null, which fmt refuses
+// with an exception).
+const char* message(archive* a) {
+  const char* msg = archive_error_string(a);
+  return msg != nullptr ? msg : "unknown error";
+}
+
+}  // namespace
 
 Result<std::unique_ptr<LayerReader>> LayerReader::open(int fd) {
   std::unique_ptr<LayerReader> reader(new LayerReader());
@@ -14,21 +24,18 @@ Result<std::unique_ptr<LayerReader>> LayerReader::open(int fd) {
   archive_read_support_filter_all(reader->outer_);
   archive_read_support_format_raw(reader->outer_);
   if (archive_read_open_fd(reader->outer_, fd, 128 * 1024) != ARCHIVE_OK)
-    return fail(Errc::parse,
-                fmt::format("open layer stream: {}", archive_error_string(reader->outer_)));
+    return fail(Errc::parse, fmt::format("open layer stream: {}", message(reader->outer_)));
   archive_entry* raw = nullptr;
   int rc = archive_read_next_header(reader->outer_, &raw);
   if (rc == ARCHIVE_EOF) {
     reader->outer_eof_ = true;
   } else if (rc < ARCHIVE_WARN) {
-    return fail(Errc::parse,
-                fmt::format("read layer stream: {}", archive_error_string(reader->outer_)));
+    return fail(Errc::parse, fmt::format("read layer stream: {}", message(reader->outer_)));
   }
   archive_read_support_format_tar(reader->inner_);
   if (archive_read_open(reader->inner_, reader.get(), nullptr, &LayerReader::read_decompressed,
                         nullptr) != ARCHIVE_OK)
-    return fail(Errc::parse,
-                fmt::format("open layer tar: {}", archive_error_string(reader->inner_)));
+    return fail(Errc::parse, fmt::format("open layer tar: {}", message(reader->inner_)));
   return reader;
 }
 
@@ -49,7 +56,7 @@ la_ssize_t LayerReader::read_decompressed(archive* inner, void* self, const void
     return 0;
   }
   if (rc < ARCHIVE_WARN) {
-    archive_set_error(inner, EIO, "decompress: %s", archive_error_string(reader->outer_));
+    archive_set_error(inner, EIO, "decompress: %s", message(reader->outer_));
     return -1;
   }
   reader->hash_.update(block, size);

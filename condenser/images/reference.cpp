@@ -222,9 +222,16 @@ std::string Reference::familiar() const {
   std::string out;
   if (registry == kDockerHubRegistry) {
     std::string_view repo = repository;
-    if (repo.starts_with("library/") && repo.find('/', 8) == std::string_view::npos)
+    // "library/" stays on a 64-hex name, which alone would read back as an image id.
+    bool id_like = repo.size() == 8 + 64 && std::all_of(repo.begin() + 8, repo.end(), is_hex_lower);
+    if (repo.starts_with("library/") && repo.find('/', 8) == std::string_view::npos && !id_like)
       repo.remove_prefix(8);
-    out = std::string(repo);
+    // A first component that looks like a host ("li.io/a/b") would read back as a registry.
+    auto slash = repo.find('/');
+    auto first = repo.substr(0, slash);
+    bool host_like = first.find('.') != std::string_view::npos || first == "localhost";
+    out = slash != std::string_view::npos && host_like ? "docker.io/" + std::string(repo)
+                                                       : std::string(repo);
   } else {
     out = registry + "/" + repository;
   }

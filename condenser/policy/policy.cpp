@@ -120,7 +120,12 @@ Result<Policy> policy_from_json(const nlohmann::json& j) {
     j.at("source").get_to(p.source);
     j.at("destination").get_to(p.destination);
     p.protocol = j.value("protocol", std::string());
-    p.dport = j.value("dport", std::uint16_t{0});
+    // value<uint16_t>() would turn 70000, -1 or 1.5 into some port silently.
+    if (auto dport = j.find("dport"); dport != j.end()) {
+      if (!dport->is_number_integer() || *dport < 0 || *dport > 65535)
+        return failf(Errc::parse, "policy: dport {} is not a port", dport->dump());
+      p.dport = dport->get<std::uint16_t>();
+    }
     p.comment = j.value("comment", std::string());
     p.reason = j.value("reason", std::string());
     p.owner = j.value("owner", std::string());
@@ -144,12 +149,21 @@ std::string serialize_document(const PolicyDocument& doc) {
 
 Result<PolicyDocument> parse_document(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1)
+  if (j.is_discarded() || !j.is_object() || !j.contains("version") || j["version"] != 1)
     return failf(Errc::parse, "policy document: not a version 1 JSON object");
   PolicyDocument doc;
-  doc.revision = j.value("revision", std::uint64_t{0});
-  RAIND_TRY_ASSIGN(doc.mode, parse_mode(j.value("mode", std::string("observe"))));
-  doc.committed_unix = j.value("committed_unix", std::int64_t{0});
+  // value() throws on a wrong type (a corrupt file must be an error, not an exception), and a
+  // float would not convert to an integer without undefined behaviour.
+  for (const char* key : {"revision", "committed_unix"})
+    if (j.contains(key) && !j[key].is_number_integer())
+      return failf(Errc::parse, "policy document: '{}' must be an integer", key);
+  try {
+    doc.revision = j.value("revision", std::uint64_t{0});
+    RAIND_TRY_ASSIGN(doc.mode, parse_mode(j.value("mode", std::string("observe"))));
+    doc.committed_unix = j.value("committed_unix", std::int64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    return failf(Errc::parse, "policy document: {}", e.what());
+  }
   if (!j.contains("policies") || !j["policies"].is_array())
     return failf(Errc::parse, "policy document: 'policies' must be an array");
   for (const auto& item : j["policies"]) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "raind/crash_point.hpp"
 #include "raind/log.hpp"
 #include "raind/ulid.hpp"
 
@@ -191,7 +192,11 @@ Result<CommitResult> PolicyService::commit_document(PolicyDocument next) {
   // Applied first: if the kernel refuses the payload, nothing is recorded and the previous
   // rules stay in force.
   RAIND_TRY_ASSIGN(auto result, render_and_apply(next));
+  // A crash here leaves the kernel ahead of the store: start-up re-renders the recorded revision.
+  crash_point("commit.after_apply");
   RAIND_TRY(store_.set_meta(kCommittedKey, serialize_document(next)));
+  // Here the working set in the store still names the old revision: open() mirrors it again.
+  crash_point("commit.after_record");
   committed_ = next;
   working_.revision = next.revision;
   working_.committed_unix = next.committed_unix;

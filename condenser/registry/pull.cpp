@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "raind/crash_point.hpp"
 #include "raind/scope_exit.hpp"
 
 namespace raind::condenser::registry {
@@ -192,6 +193,8 @@ Result<PullResult> pull_image(images::ImageStore& store, RegistryClient& client,
               return failf(Errc::unavailable, "the daemon is shutting down");
             bytes += written - std::min(written, counted);
             counted = written;
+            // Part of the blob on disk (a resumable partial- file), the rest still to come.
+            if (written < total) crash_point("pull.during_download");
             auto now = std::chrono::steady_clock::now();
             if (now - last >= std::chrono::milliseconds(100) || written == total) {
               last = now;
@@ -204,6 +207,7 @@ Result<PullResult> pull_image(images::ImageStore& store, RegistryClient& client,
           },
           &cancelled));
       RAIND_TRY(store.adopt_blob(partial, digest));
+      crash_point("pull.after_blob");
       downloaded++;
     }
     emit({{"status", "unpacking"},
@@ -241,6 +245,8 @@ Result<PullResult> pull_image(images::ImageStore& store, RegistryClient& client,
     worker();
   }
   if (failure) return std::unexpected(*failure);
+  // Every layer unpacked, nothing recorded: no image exists until add_image below.
+  crash_point("pull.after_unpack");
 
   // 4. Register: manifest, index and config blobs, then the record.
   RAIND_TRY(store.put_blob_bytes(manifest.body, manifest.digest));

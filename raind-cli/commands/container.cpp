@@ -1,5 +1,5 @@
 // raind container create|run|start|stop|kill|rm|ls|inspect|logs|exec|wait
-// (docs/api-containers.md for the API; the table format follows the original `raind`).
+// (docs/api.md for the API; the table format follows the original `raind`).
 #include <unistd.h>
 
 #include <chrono>

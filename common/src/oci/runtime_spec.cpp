@@ -446,6 +446,9 @@ Result<json> parse_json_text(std::string_view text, std::string_view what) {
   } catch (const json::parse_error& e) {
     return failf(Errc::parse, "{}: invalid JSON at byte {}: {}", what, e.byte,
                  std::string_view(e.what()).substr(std::string_view(e.what()).find(':') + 2));
+  } catch (const json::out_of_range& e) {  // a number beyond double's range (1e999)
+    return failf(Errc::parse, "{}: invalid JSON: {}", what,
+                 std::string_view(e.what()).substr(std::string_view(e.what()).find("] ") + 2));
   }
 }
 

@@ -202,6 +202,8 @@ auto parse_document(std::string_view text, std::string_view source, Fn&& parse)
     document = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     return failf(Errc::parse, "{}: invalid JSON at byte {}", source, e.byte);
+  } catch (const json::out_of_range& e) {  // a number beyond double's range (1e999)
+    return failf(Errc::parse, "{}: invalid JSON: {}", source, e.what());
   }
   try {
     return parse(document);

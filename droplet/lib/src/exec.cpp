@@ -36,6 +36,7 @@ namespace raind::droplet {
 namespace child {
 int resolve_executable(ProcessPlan& proc, char* out, std::size_t cap) noexcept;
 void prepare_fds(ProcessPlan& proc) noexcept;
+void reset_signals() noexcept;
 }  // namespace child
 
 namespace {
@@ -118,6 +119,7 @@ void add_cap(std::vector<std::string>& set, const std::string& cap) {
                plan.proc.args[0].c_str());
   security::before_fifo(plan.proc, plan.sync_fd, plan);
   child::prepare_fds(plan.proc);
+  child::reset_signals();
   security::before_exec(plan.proc, plan);
   if (::chdir(plan.proc.cwd.c_str()) != 0)
     child::die(plan, "cwd", errno, "chdir %s", plan.proc.cwd.c_str());

@@ -28,6 +28,8 @@ Result<OverlayConfig> parse_image_config(std::string_view json_text) {
     doc = nlohmann::json::parse(json_text.begin(), json_text.end());
   } catch (const nlohmann::json::parse_error& e) {
     return failf(Errc::parse, "{}: invalid JSON at byte {}", root, e.byte);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond double's range (1e999)
+    return failf(Errc::parse, "{}: invalid JSON: {}", root, e.what());
   }
   if (!doc.is_object()) return failf(Errc::invalid_argument, "{}: expected an object", root);
   auto type = doc.find("rootfsType");

@@ -279,6 +279,21 @@ int resolve_executable(ProcessPlan& proc, char* out, std::size_t cap) noexcept {
   return last;
 }
 
+// Dispositions set to SIG_IGN and the blocked mask survive execve: without this the process
+// would inherit what its launcher ignores or blocks for itself (the shim: SIGTERM, SIGINT,
+// SIGHUP, SIGPIPE ignored, SIGCHLD blocked), and a shell could not even trap SIGTERM, so every
+// stop ended in SIGKILL. The process starts with default dispositions and nothing blocked.
+void reset_signals() noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);  // libc's own: EINVAL
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 void prepare_fds(ProcessPlan& proc) noexcept {
   // Mark everything above the preserved range close-on-exec; the runtime's own fds live there.
   ::syscall(SYS_close_range, 3 + proc.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -451,6 +466,7 @@ void init_main(InitPlan& plan) {
   char byte = '0';
   if (::write(fifo, &byte, 1) != 1) die(plan, "start", errno, "write exec fifo");
 
+  reset_signals();
   security::before_exec(plan.proc, plan);
   if (::chdir(plan.proc.cwd.c_str()) != 0)
     die(plan, "cwd", errno, "chdir %s", plan.proc.cwd.c_str());

@@ -17,6 +17,7 @@
 
 #include "plan_builder.hpp"
 #include "raind/atomic_file.hpp"
+#include "raind/crash_point.hpp"
 #include "raind/digest.hpp"
 #include "raind/droplet/audit.hpp"
 #include "raind/droplet/hooks.hpp"
@@ -377,6 +378,8 @@ Result<pid_t> Runtime::create_steps(const CreateOptions& o, bool foreground,
     rollback.push("remove veth",
                   [name = network->veth_name] { (void)net::remove_host_interface(name); });
   }
+  // The init waits in its cgroup with its veth, and no state.json names it yet.
+  crash_point("droplet.create.after_network");
 
   rec.init_pid = pid;
   auto ps = read_proc_stat(pid);

@@ -8,12 +8,14 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -94,7 +96,12 @@ Result<pid_t> launch_shim(std::function<Result<ShimSetup>()> setup, int stdio_pi
     report_r.reset();
     ::setsid();
     pid_t shim = ::fork();
-    if (shim != 0) ::_exit(shim < 0 ? 1 : 0);
+    if (shim != 0) {
+      // The shim's pid first, so the caller notices when the shim dies before its report: the
+      // processes it spawns hold the pipe open until they exec, so no EOF would tell.
+      if (shim > 0) (void)sys::write_all(report_w.get(), fmt::format("S{}\n", shim));
+      ::_exit(shim < 0 ? 1 : 0);
+    }
     // The shim: reaps whatever setup spawns once its intermediate parents exit.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     ::prctl(PR_SET_NAME, "droplet-shim");
@@ -151,19 +158,45 @@ Result<pid_t> launch_shim(std::function<Result<ShimSetup>()> setup, int stdio_pi
   int st = 0;
   while (::waitpid(mid, &st, 0) < 0 && errno == EINTR) {
   }
+  // Lines: "S<shim pid>", then the shim's own "P<pid>" or "E<error>".
   std::string text;
+  UniqueFd shim_exit;  // pidfd of the shim, readable once it has exited
   char buf[4096];
-  while (text.find('\n') == std::string::npos) {
-    ssize_t n = ::read(report_r.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
+  auto reported = [&]() -> std::optional<std::string> {
+    std::size_t start = 0;
+    for (std::size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+      std::string line = text.substr(start, end - start);
+      if (!line.empty() && (line[0] == 'P' || line[0] == 'E')) return line;
+      if (!shim_exit && line.size() > 1 && line[0] == 'S')
+        shim_exit.reset(static_cast<int>(::syscall(SYS_pidfd_open, std::stoi(line.substr(1)), 0)));
+    }
+    return std::nullopt;
+  };
+  std::optional<std::string> line;
+  bool shim_gone = false;
+  while (!(line = reported()) && !shim_gone) {
+    pollfd p[2] = {{report_r.get(), POLLIN, 0}, {shim_exit ? shim_exit.get() : -1, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("wait for the tty shim");
+    }
+    // The shim exited: whatever it wrote is in the pipe already; read that, then stop.
+    shim_gone = p[1].revents != 0;
+    if (shim_gone) ::fcntl(report_r.get(), F_SETFL, O_NONBLOCK);
+    if (p[0].revents == 0 && !shim_gone) continue;
+    for (;;) {
+      ssize_t n = ::read(report_r.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+      if (n <= 0 || !shim_gone) {
+        if (n == 0) shim_gone = true;  // EOF: nobody holds the pipe any more
+        break;
+      }
+    }
   }
-  if (text.empty() || text.back() != '\n')
-    return fail(Errc::system, "tty shim exited before reporting");
-  text.pop_back();
-  if (text[0] == 'E') return fail(Errc::system, text.substr(1));
-  return static_cast<pid_t>(std::stol(text.substr(1)));
+  if (!line) return fail(Errc::system, "tty shim exited before reporting");
+  if ((*line)[0] == 'E') return fail(Errc::system, line->substr(1));
+  return static_cast<pid_t>(std::stol(line->substr(1)));
 }
 
 Result<pid_t> launch_process_shim(const std::function<Result<pid_t>(int console_fd)>& start,

@@ -8,7 +8,9 @@
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -19,6 +21,7 @@
 
 #include "raind/log.hpp"
 #include "raind/scope_exit.hpp"
+#include "raind/unique_fd.hpp"
 
 namespace raind::droplet::net {
 namespace {
@@ -79,8 +82,26 @@ Addr ipv4_addr(std::uint32_t host_order, unsigned prefix) {
   return addr;
 }
 
+// Raind's rules are IPv4 only, so the container's side gets no IPv6 at all: otherwise link-local
+// IPv6 between two containers on one bridge would pass the east-west default deny unseen.
+// /proc/sys/net resolves against the opening thread's network namespace, which is the
+// container's here. Loopback keeps ::1. A kernel without IPv6 has no such files: nothing to do.
+Status disable_ipv6_inside() {
+  for (std::string_view conf : {std::string_view("default"), kContainerInterface}) {
+    const std::string path = fmt::format("/proc/sys/net/ipv6/conf/{}/disable_ipv6", conf);
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) {
+      if (errno == ENOENT) continue;
+      return fail_errno(fmt::format("open {}", path));
+    }
+    if (::write(fd.get(), "1", 1) != 1) return fail_errno(fmt::format("write {}", path));
+  }
+  return ok();
+}
+
 // Runs inside the container's network namespace (on a dedicated thread that setns'd there).
 Status configure_inside(const NetConfig& cfg) {
+  RAIND_TRY(disable_ipv6_inside());
   RAIND_TRY_ASSIGN(Sock sock, connect_route_socket());
   RAIND_TRY_ASSIGN(Link lo, get_link(sock.get(), "lo"));
   RAIND_TRY(set_up(sock.get(), lo.get(), "lo"));

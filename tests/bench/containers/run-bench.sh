@@ -9,8 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 bin="${RAIND_BIN_DIR:-$repo/build/bin}"
-runs=20
-concurrent=50
+runs=${RUNS:-20}
+concurrent=${CONCURRENT:-50}
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;

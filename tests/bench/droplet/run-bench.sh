@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-runs=50
+runs=${RUNS:-50}
 droplet="${RAIND_BIN_DIR:-$repo/build/bin}/droplet"
 out=""
 while [ $# -gt 0 ]; do

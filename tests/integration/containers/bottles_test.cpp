@@ -257,8 +257,8 @@ TEST_F(Bottles, BadFilesAreRefusedWithThePositionAndNothingIsCreated) {
 
 TEST_F(Bottles, ADaemonKilledDuringCreateLeavesTheBottleCompleteOrGone) {
   auto file = write("shop.yaml", shop_yaml("shop", true));
-  for (const std::string point : {"bottle-create-recorded", "bottle-create-network",
-                                  "bottle-create-container", "bottle-create-policies"}) {
+  for (const std::string point : {"bottle.create.recorded", "bottle.create.network",
+                                  "bottle.create.container", "bottle.create.policies"}) {
     SCOPED_TRACE(point);
     daemon_->terminate();
     ASSERT_TRUE(start_daemon({"RAIND_TEST_CRASH_AT=" + point})) << daemon_->output();

@@ -148,6 +148,31 @@ TEST_F(NetlinkTest, TwoContainersOnOneBridgeReachEachOther) {
   EXPECT_TRUE(remove_host_interface("rd_tb"));
 }
 
+TEST_F(NetlinkTest, ContainersGetNoIpv6SoLinkLocalCannotBypassTheIpv4Rules) {
+  if (access("/proc/sys/net/ipv6", F_OK) != 0) GTEST_SKIP() << "kernel without IPv6";
+  NetnsChild a, b;
+  ASSERT_TRUE(setup_container_network(config("rd_t6a", "10.166.0.2/24"), a.fd()));
+  ASSERT_TRUE(setup_container_network(config("rd_t6b", "10.166.0.3/24"), b.fd()));
+  for (const NetnsChild* ctr : {&a, &b}) {
+    auto flag = ctr->run({"cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6"});
+    EXPECT_EQ(flag.out, "1\n") << flag.err;
+    auto v6 = ctr->run({"ip", "-6", "-o", "addr", "show", "dev", "eth0"});
+    EXPECT_EQ(v6.status.code, 0) << v6.err;
+    EXPECT_EQ(v6.out, "") << "eth0 must carry no IPv6 address";
+  }
+  // All-nodes multicast on eth0: with IPv6 on, the other container would answer.
+  auto ping6 = a.run({"ping", "-6", "-c", "1", "-W", "1", "-I", "eth0", "ff02::1"});
+  EXPECT_NE(ping6.status.code, 0) << ping6.out;
+  // Loopback keeps ::1 (programs that try localhost over IPv6 first still work).
+  auto lo6 = a.run({"ip", "-6", "-o", "addr", "show", "dev", "lo"});
+  EXPECT_NE(lo6.out.find("::1"), std::string::npos) << lo6.out;
+  // IPv4 is unaffected.
+  auto ping = a.run({"ping", "-c", "1", "-W", "2", "10.166.0.3"});
+  EXPECT_EQ(ping.status.code, 0) << ping.out << ping.err;
+  EXPECT_TRUE(remove_host_interface("rd_t6a"));
+  EXPECT_TRUE(remove_host_interface("rd_t6b"));
+}
+
 TEST_F(NetlinkTest, MissingBridgeFailsBeforeCreatingAnything) {
   NetnsChild ctr;
   NetConfig cfg = config("rd_t2", "10.166.0.9/24");
