@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs every dependency (Debian packages), builds Raind and runs the whole default test suite
 # (labels unit, privileged, integration, conformance; benchmarks and soak tests are separate:
-# tests/bench/run-all.sh) twice: on the release build, then on the ASan+UBSan build (build-asan).
-# Needs root: containers, namespaces, iptables and cgroups are real.
-#   sudo scripts/test.sh            # everything
-#   sudo scripts/test.sh -L unit    # extra arguments go to ctest (both passes)
+# tests/bench/run-all.sh, ctest -L soak). Needs root: containers, namespaces, iptables and
+# cgroups are real. Three passes, each reported on its own summary line:
+#   release  the release build (what scripts/demo.sh and the benchmarks use), whole suite
+#   fuzz     the libFuzzer targets (clang-16 tree build-fuzz), a few seconds each over their seeds
+#   asan     the whole suite again on an ASan+UBSan build (build-asan)
+#   sudo scripts/test.sh                        # every pass
+#   sudo RAIND_TEST_PASSES=release scripts/test.sh -L unit   # extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: run as root (sudo scripts/test.sh): the tests create real containers" >&2
   exit 1
 fi
+passes=${RAIND_TEST_PASSES:-release fuzz asan}
 
 echo "== bootstrap (Debian packages)"
 bash scripts/bootstrap.sh
@@ -19,53 +23,60 @@ bash scripts/bootstrap.sh
 echo "== format check"
 bash scripts/format.sh --check
 
+tmp=$(mktemp -d /tmp/raind-test.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 rc=0
 summaries=()
-tmp_files=()
-trap 'rm -f "${tmp_files[@]}"' EXIT
 
-# run_pass NAME BUILD_DIR [ctest args...]: the default selection on one build tree, then the
-# host-cleanliness check; appends one plain summary line (counts of CTest entries, each entry a
-# whole suite) and folds a failure into rc.
-run_pass() {
-  local name=$1 dir=$2
-  shift 2
-  local log before pass_rc
-  log=$(mktemp /tmp/raind-ctest.XXXXXX)
-  before=$(mktemp /tmp/raind-host.XXXXXX)
-  tmp_files+=("$log" "$before")
-  echo "== tests ($name)"
-  bash scripts/check-host-clean.sh snapshot "$before"
-  set +e
-  ctest --test-dir "$dir" --output-on-failure -LE 'bench|soak|reference|fuzz' --timeout 900 "$@" \
-    2>&1 | tee "$log"
-  pass_rc=${PIPESTATUS[0]}
-  set -e
-  echo "== host cleanliness ($name)"
-  if ! bash scripts/check-host-clean.sh compare "$before"; then
-    pass_rc=1
-  fi
-  [ "$pass_rc" -eq 0 ] || rc=1
-  local passed failed skipped
+# One plain summary line with the counts of CTest entries (each entry is a whole suite).
+summarise() {
+  local name=$1 log=$2 passed failed skipped
   passed=$(grep -cE 'Test +#[0-9]+: .* Passed' "$log" || true)
   failed=$(grep -cE 'Test +#[0-9]+: .*(\*\*\*Failed|\*\*\*Timeout|\*\*\*Exception|Not Run)' "$log" || true)
   skipped=$(grep -cE 'Test +#[0-9]+: .*\*\*\*Skipped' "$log" || true)
   summaries+=("ctest ($name): ${passed} passed, ${failed} failed, ${skipped} skipped")
 }
 
-echo "== build (release)"
-release_dir=$(bash scripts/build.sh release | tail -n 1)
-run_pass release "$release_dir" "$@"
+# The default suite on one build tree, with the host checked for leftovers afterwards.
+suite() {
+  local name=$1 dir=$2 pass_rc
+  shift 2
+  echo "== tests ($name)"
+  bash scripts/check-host-clean.sh snapshot "$tmp/host-$name"
+  set +e
+  ctest --test-dir "$dir" --output-on-failure -LE 'bench|soak|reference|fuzz' --timeout 1800 "$@" \
+    2>&1 | tee "$tmp/ctest-$name.log"
+  pass_rc=${PIPESTATUS[0]}
+  set -e
+  [ "$pass_rc" -eq 0 ] || rc=1
+  echo "== host cleanliness ($name)"
+  bash scripts/check-host-clean.sh compare "$tmp/host-$name" || rc=1
+  summarise "$name" "$tmp/ctest-$name.log"
+}
 
-# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug, -fno-sanitize-recover):
-# any memory error, leak or undefined behaviour in a Raind program fails its test.
-echo "== build (asan+ubsan)"
-if asan_dir=$(bash scripts/build.sh asan | tail -n 1); then
-  run_pass asan+ubsan "$asan_dir" "$@"
-else
-  rc=1
-  summaries+=("ctest (asan+ubsan): not run, the build failed")
-fi
+for pass in $passes; do
+  case "$pass" in
+    release)
+      echo "== build (release)"
+      suite release "$(bash scripts/build.sh release | tail -n 1)" "$@"
+      ;;
+    fuzz)
+      echo "== build (fuzz targets, clang-16)"
+      dir=$(bash scripts/build.sh fuzz | tail -n 1)
+      echo "== fuzz smoke runs"
+      set +e
+      ctest --test-dir "$dir" --output-on-failure -L fuzz 2>&1 | tee "$tmp/ctest-fuzz.log"
+      [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+      set -e
+      summarise fuzz "$tmp/ctest-fuzz.log"
+      ;;
+    asan)
+      echo "== build (asan+ubsan)"
+      suite asan+ubsan "$(bash scripts/build.sh asan | tail -n 1)" "$@"
+      ;;
+    *) echo "test.sh: unknown pass '$pass' in RAIND_TEST_PASSES (release, fuzz, asan)" >&2; exit 2 ;;
+  esac
+done
 
 printf '%s\n' "${summaries[@]}"
 exit "$rc"

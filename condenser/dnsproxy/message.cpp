@@ -23,7 +23,37 @@ std::string owned(char* text) {
   return text ? std::string(text) : std::string();
 }
 
+// ldns_wire2pkt keeps only the last TSIG record it reads and leaks the ones before
+// (NLnetLabs/ldns#317): any container could grow condenserd's memory with each query. A message
+// carries at most one TSIG, as its last record (RFC 8945), so a second one makes it malformed.
+// The records are read with ldns_wire2rr exactly as ldns_wire2pkt reads them (a TSIG lowers
+// the additional count it loops to), so both see the same records.
+bool several_tsig(std::span<const std::uint8_t> wire) {
+  if (wire.size() < LDNS_HEADER_SIZE) return false;
+  // Cheap filter first: every TSIG record has its type (00 fa) somewhere in the message.
+  int type_bytes = 0;
+  for (std::size_t i = 0; i + 1 < wire.size() && type_bytes < 2; ++i)
+    type_bytes += wire[i] == 0x00 && wire[i + 1] == LDNS_RR_TYPE_TSIG;
+  if (type_bytes < 2) return false;
+  auto count = [&](std::size_t at) { return std::size_t{wire[at]} << 8 | wire[at + 1]; };
+  const std::size_t questions = count(4), before_additional = questions + count(6) + count(8);
+  std::size_t additional = count(10);
+  std::size_t pos = LDNS_HEADER_SIZE;
+  int tsig = 0;
+  for (std::size_t i = 0; i < before_additional + additional; ++i) {
+    ldns_rr* rr = nullptr;
+    auto section = i < questions ? LDNS_SECTION_QUESTION : LDNS_SECTION_ANSWER;
+    if (ldns_wire2rr(&rr, wire.data(), wire.size(), &pos, section) != LDNS_STATUS_OK) break;
+    const bool is_tsig = i >= before_additional && ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG;
+    ldns_rr_free(rr);
+    if (is_tsig && ++tsig > 1) return true;
+    if (is_tsig) --additional;
+  }
+  return false;
+}
+
 Pkt parse(std::span<const std::uint8_t> wire) {
+  if (several_tsig(wire)) return nullptr;
   ldns_pkt* p = nullptr;
   if (ldns_wire2pkt(&p, wire.data(), wire.size()) != LDNS_STATUS_OK) return nullptr;
   return Pkt(p);

@@ -14,6 +14,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "raind/log.hpp"
 #include "raind/unique_fd.hpp"
 
 extern char** environ;
@@ -139,14 +140,28 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
       ::kill(pid, SIGKILL);
     });
   }
-  boost::system::error_code ec;
-  co_await pidfd.async_wait(asio::posix::descriptor_base::wait_read,
-                            asio::redirect_error(asio::use_awaitable, ec));
-  timer.cancel();
+  // Reaped without blocking: this is the daemon's only thread, and the child may be waiting
+  // for it (droplet runs hooks that call condenserd back). A wake-up that is not the exit gets
+  // another wait instead of a blocking waitpid.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) co_return fail_errno(fmt::format("waitpid {}", pid));
+  for (int wakeups = 0;; ++wakeups) {
+    boost::system::error_code ec;
+    co_await pidfd.async_wait(asio::posix::descriptor_base::wait_read,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    pid_t reaped = ::waitpid(pid, &status, WNOHANG);
+    while (reaped < 0 && errno == EINTR) reaped = ::waitpid(pid, &status, WNOHANG);
+    if (reaped == pid) break;
+    if (reaped < 0) co_return fail_errno(fmt::format("waitpid {}", pid));
+    raind::logger("condenser.process")
+        ->debug("{} (pid {}) still running after wake-up {} of its pidfd ({})", argv[0], pid,
+                wakeups + 1, ec ? ec.message() : std::string("no error"));
+    if (ec) {
+      // A failed wait would fail again at once: poll instead of spinning.
+      asio::steady_timer pause(executor, std::chrono::milliseconds(20));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
+  timer.cancel();
   child.release();
   if (timed_out)
     co_return failf(Errc::timeout, "{} did not finish within {} ms", argv[0],

@@ -213,18 +213,25 @@ TEST_F(Load, TenThousandApiRequestsOverMtls) {
 
   Failures failures;
   std::vector<std::vector<double>> kept(kClients), fresh(kClients);
+  std::vector<int> handshakes(kClients), reconnects(kClients);
   std::vector<std::thread> clients;
   const auto t0 = Clock::now();
   for (int c = 0; c < kClients; ++c)
     clients.emplace_back([&, c] {
-      ApiClient client(daemon_->management(), cli, ca);
+      // One keep-alive connection, and one client that opens a connection per request.
+      ApiClient client(daemon_->management(), cli, ca), oneshot(daemon_->management(), cli, ca);
       for (int i = 0; i < kPerClient; ++i) {
         const std::string& target = targets[(c + i) % targets.size()];
         const bool new_connection = i % kFreshEvery == kFreshEvery - 1;
         auto a =
-            client.request("GET", target, {}, new_connection,
-                           {"X-Request-Id: load-" + std::to_string(c) + "-" + std::to_string(i)});
-        (a.new_connection ? fresh : kept)[c].push_back(a.micros);
+            (new_connection ? oneshot : client)
+                .request("GET", target, {}, new_connection,
+                         {"X-Request-Id: load-" + std::to_string(c) + "-" + std::to_string(i)});
+        (new_connection ? fresh : kept)[c].push_back(a.micros);
+        if (new_connection)
+          ++handshakes[c];
+        else if (a.new_connection)
+          ++reconnects[c];
         if (a.status != 200 || a.json().value("status", "") != "success")
           failures.add(describe("GET " + target, a));
       }
@@ -245,6 +252,14 @@ TEST_F(Load, TenThousandApiRequestsOverMtls) {
   print_latency("all", summarize(all));
   print_latency("keep-alive", summarize(all_kept));
   print_latency("new TLS connection", summarize(all_fresh));
+  // `reconnects` counts each keep-alive connection's first opening too.
+  int total_handshakes = 0, reopened = -kClients;
+  for (int c = 0; c < kClients; ++c) {
+    total_handshakes += handshakes[c] + reconnects[c];
+    reopened += reconnects[c];
+  }
+  std::printf("[ load ] TLS handshakes: %d (keep-alive connections reopened: %d)\n",
+              total_handshakes, reopened);
   std::printf("[ load ] condenserd: RSS %ld → %ld KiB, fds %ld → %ld, threads %ld → %ld\n",
               before.rss_kib, after.rss_kib, before.fds, after.fds, before.threads, after.threads);
   std::fflush(stdout);
