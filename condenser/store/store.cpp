@@ -84,8 +84,14 @@ Status Store::update_container(const ContainerRow& row) {
 
 Status Store::delete_container(const std::string& id) {
   std::lock_guard lock(mutex_);
-  RAIND_TRY_ASSIGN(auto stmt, db_.prepare("DELETE FROM containers WHERE id=?"));
-  return with_context(stmt.bind(1, id).run(), "delete container " + id);
+  // The container's certificates go with it (revoked on removal); kept, they added a row per
+  // container ever created.
+  return transaction(db_, [&]() -> Status {
+    RAIND_TRY_ASSIGN(auto certs, db_.prepare("DELETE FROM certificates WHERE container_id=?"));
+    RAIND_TRY(with_context(certs.bind(1, id).run(), "delete certificates of container " + id));
+    RAIND_TRY_ASSIGN(auto stmt, db_.prepare("DELETE FROM containers WHERE id=?"));
+    return with_context(stmt.bind(1, id).run(), "delete container " + id);
+  });
 }
 
 Status Store::set_container_spiffe_id(const std::string& id, const std::string& spiffe_id) {

@@ -1,9 +1,8 @@
 #pragma once
 // Shared by the load tests (tests/integration/load) and the soak test (tests/soak/condenser):
 // a keep-alive mTLS client for the management API (one per client thread), latency summaries,
-// what /proc says about condenserd (RSS, open fds, threads) and the store's IPAM table.
+// what /proc says about condenserd (RSS, open fds, threads).
 #include <openssl/ssl.h>
-#include <sqlite3.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -227,24 +226,6 @@ inline pid_t child_named(pid_t parent, const std::string& comm) {
   return -1;
 }
 
-// Rows of the store's IPAM table (addresses handed out), read-only next to the running daemon;
-// -1 when the database cannot be read.
-inline long ipam_allocations(const std::filesystem::path& db) {
-  sqlite3* handle = nullptr;
-  long count = -1;
-  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(handle, 5000);
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(handle, "SELECT count(*) FROM ipam_allocations", -1, &stmt, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-      count = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(handle);
-  return count;
-}
-
 // Every path under `dir`, relative to it (directories end in '/').
 inline std::set<std::string> tree(const std::filesystem::path& dir) {
   std::set<std::string> out;
@@ -256,6 +237,18 @@ inline std::set<std::string> tree(const std::filesystem::path& dir) {
     out.insert(rel);
   }
   return out;
+}
+
+// The last octet of an IPv4 address ("10.166.0.7" → 7), or -1.
+inline int last_octet(const std::string& ip) {
+  const auto dot = ip.rfind('.');
+  return dot == std::string::npos || dot + 1 == ip.size() ? -1 : std::atoi(ip.c_str() + dot + 1);
+}
+
+// GET /v1/system/info's counts.certificates (the store's certificate rows), or -1.
+inline long certificate_count(ApiClient& api) {
+  auto info = api.request("GET", "/v1/system/info");
+  return info.data().value("counts", nlohmann::json::object()).value("certificates", -1L);
 }
 
 inline long env_long(const char* name, long fallback) {

@@ -69,9 +69,21 @@ class Load : public Containers {
     Containers::TearDown();
   }
 
-  void expect_nothing_left(ApiClient& api, const std::set<std::string>& run_dir_before) {
+  // No container, no certificate of one, no address still held (IPAM hands out the lowest free
+  // address: a fresh container gets the pool's first one again), and nothing on the host.
+  void expect_nothing_left(ApiClient& api, const std::set<std::string>& run_dir_before,
+                           long certificates_before) {
     EXPECT_TRUE(states(api).empty()) << ::testing::PrintToString(states(api));
-    EXPECT_EQ(ipam_allocations(daemon_->db_path()), 0);
+    EXPECT_EQ(certificate_count(api), certificates_before);
+    const nlohmann::json probe{{"image", "busybox:latest"},
+                               {"name", "ipam-probe"},
+                               {"command", nlohmann::json::array({"true"})}};
+    auto created = api.request("POST", "/v1/containers", probe.dump());
+    EXPECT_EQ(created.status, 201u) << describe("create ipam-probe", created);
+    EXPECT_EQ(created.data().value("ip", ""), "10.166.0.1");
+    auto removed = api.request("DELETE", "/v1/containers/ipam-probe");
+    EXPECT_EQ(removed.status, 200u) << describe("rm ipam-probe", removed);
+    EXPECT_EQ(certificate_count(api), certificates_before);
     expect_host_clean();
     EXPECT_EQ(tree(dir_->path() / "run"), run_dir_before);
   }
@@ -88,6 +100,7 @@ TEST_F(Load, TwoHundredContainersFromEightConcurrentClients) {
   ApiClient api(daemon_->management(), cli, ca);
   const auto run_dir_before = tree(dir_->path() / "run");
   const ProcessSample before = sample_process(daemon_->pid());
+  const long certificates_before = certificate_count(api);
 
   const char* phases[] = {"create", "start", "stop", "rm"};
   const char* state_after[] = {"created", "running", "stopped", ""};
@@ -104,6 +117,8 @@ TEST_F(Load, TwoHundredContainersFromEightConcurrentClients) {
   std::barrier sync(kClients, phase_done);
 
   Failures failures;
+  std::mutex addresses_mutex;
+  std::set<std::string> addresses;  // handed out while all 200 exist
   std::vector<std::vector<double>> latencies[4];
   for (auto& l : latencies) l.resize(kClients);
   std::vector<std::thread> clients;
@@ -122,10 +137,13 @@ TEST_F(Load, TwoHundredContainersFromEightConcurrentClients) {
              nlohmann::json::array({"sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"})}};
         auto a = client.request("POST", "/v1/containers", body.dump());
         latencies[0][c].push_back(a.micros);
-        if (a.status != 201 || a.data().value("state", "") != "created")
+        if (a.status != 201 || a.data().value("state", "") != "created") {
           failures.add(describe("create " + name, a));
-        else
+        } else {
           ids.push_back(a.data().value("id", ""));
+          std::lock_guard lock(addresses_mutex);
+          addresses.insert(a.data().value("ip", ""));
+        }
       }
       sync.arrive_and_wait();
       // Phases 1-3: start, stop, rm.
@@ -176,7 +194,9 @@ TEST_F(Load, TwoHundredContainersFromEightConcurrentClients) {
   for (const char* action :
        {"container.create", "container.start", "container.stop", "container.delete"})
     EXPECT_EQ(audited[action], kTotal) << action;
-  expect_nothing_left(api, run_dir_before);
+  // 200 containers at once, 200 distinct addresses.
+  EXPECT_EQ(addresses.size(), std::size_t(kTotal));
+  expect_nothing_left(api, run_dir_before, certificates_before);
   EXPECT_GT(after.rss_kib, 0) << "condenserd is gone";
   // No descriptor per container kept: the ApiClient's own connection is the only new one.
   EXPECT_LE(after.fds, before.fds + 4);

@@ -5,7 +5,8 @@
 // cycle and wait, and condenserd's RSS, open fds and threads are sampled: quiescent points, so
 // one sample compares with another. The curve goes to RAIND_SOAK_CSV (default: in the test's temp
 // dir) and to stdout. Asserted: no failed cycle, the generator's records kept flowing, fds and
-// RSS flat after the warm-up (the first 10 % of the run), and nothing left at the end.
+// RSS flat after the warm-up (the first 10 % of the run), no certificate or address kept per
+// cycle, and nothing left at the end.
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
@@ -64,17 +65,18 @@ struct Sample {
   long ulogd_rss_kib = -1;
   long cycles = 0, failed = 0;
   long netflow_written = -1, dns_queries = -1, metrics_written = -1;
+  long certificates = -1;
   bool quiescent = true;
 };
 
 constexpr const char* kCsvHeader =
     "t_s,rss_kib,fds,threads,cycles,failed_cycles,netflow_written,dns_queries,metrics_written,"
-    "ulogd_rss_kib,quiescent";
+    "ulogd_rss_kib,certificates,quiescent";
 
 std::string csv_row(const Sample& s) {
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{}", s.t_s, s.daemon.rss_kib, s.daemon.fds,
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}", s.t_s, s.daemon.rss_kib, s.daemon.fds,
                      s.daemon.threads, s.cycles, s.failed, s.netflow_written, s.dns_queries,
-                     s.metrics_written, s.ulogd_rss_kib, s.quiescent ? 1 : 0);
+                     s.metrics_written, s.ulogd_rss_kib, s.certificates, s.quiescent ? 1 : 0);
 }
 
 // Two containers that talk all the time: DNS through the proxy (a rotating set of 50 names each,
@@ -117,6 +119,8 @@ class Soak : public Containers {
     s.dns_queries = observability.value("dns", nlohmann::json::object()).value("queries", -1L);
     s.metrics_written =
         observability.value("metrics", nlohmann::json::object()).value("written", -1L);
+    s.certificates =
+        info.data().value("counts", nlohmann::json::object()).value("certificates", -1L);
     return s;
   }
 };
@@ -134,6 +138,7 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
   ApiClient api(daemon_->management(), cli, ca);
 
   const ProcessSample before = sample_process(daemon_->pid());
+  const long certificates_before = certificate_count(api);
   const auto run_dir_before = tree(dir_->path() / "run");
 
   // The flow generator.
@@ -165,6 +170,7 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
 
   Gate gate;
   std::atomic<long> cycles{0}, failed{0};
+  std::atomic<int> highest_octet{0};  // of the addresses the cycles' containers got
   std::mutex failures_mutex;
   std::vector<std::string> failures;
   auto record_failure = [&](std::string what) {
@@ -190,6 +196,9 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
       return false;
     }
     const std::string id = created.data().value("id", "");
+    for (int seen = highest_octet.load(), mine = last_octet(created.data().value("ip", ""));
+         mine > seen && !highest_octet.compare_exchange_weak(seen, mine);) {
+    }
     // A failed cycle still removes its container, so failures do not pile up in the curve.
     auto give_up = [&](std::string what) {
       record_failure(std::move(what));
@@ -289,12 +298,12 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
       "[ soak ] end (t=%ld s): RSS %ld KiB (%+ld KiB, %.2f KiB per 1000 cycles), %ld fds, "
       "%ld threads, peak RSS %ld KiB\n"
       "[ soak ] %ld cycles (%.2f per s), %ld failed; netflow records %ld, DNS queries %ld, "
-      "metrics records %ld\n",
+      "metrics records %ld; highest address handed out 10.166.0.%d\n",
       before.rss_kib, before.fds, before.threads, warm->t_s, warm->daemon.rss_kib, warm->daemon.fds,
       warm->daemon.threads, end.t_s, end.daemon.rss_kib, rss_growth,
       cycles_after_warm > 0 ? 1000.0 * rss_growth / cycles_after_warm : 0.0, end.daemon.fds,
       end.daemon.threads, peak_rss, end.cycles, double(end.cycles) / duration_s, end.failed,
-      end.netflow_written, end.dns_queries, end.metrics_written);
+      end.netflow_written, end.dns_queries, end.metrics_written, highest_octet.load());
   std::fflush(stdout);
 
   EXPECT_EQ(failed.load(), 0) << ::testing::PrintToString(failures);
@@ -310,8 +319,15 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
   // 8 MiB over the ~thousands of cycles after the warm-up: a leak of a few KiB per cycle (one
   // container record, one connection's buffers) would exceed it; allocator noise does not.
   EXPECT_LT(rss_growth, 8 * 1024) << "condenserd RSS grew " << rss_growth << " KiB";
+  // The store keeps no certificate of a removed container (at a quiescent point only the two
+  // generator containers exist).
+  EXPECT_EQ(end.certificates, warm->certificates);
+  // IPAM hands out the lowest free address: with at most `workers` + 2 containers alive the
+  // same few come back; an address kept per cycle would walk up to the end of the /24.
+  EXPECT_LE(highest_octet.load(), workers + 2 + 8);
 
-  // Nothing left: the generator removed, then the store, IPAM, host and run dir as before.
+  // Nothing left: the generator removed, then the store, certificates, host and run dir as
+  // before.
   for (const char* name : {"alpha", "bravo"}) {
     auto removed = api.request("DELETE", std::string("/v1/containers/") + name + "?force=1");
     EXPECT_EQ(removed.status, 200u) << describe(std::string("rm ") + name, removed);
@@ -319,7 +335,7 @@ TEST_F(Soak, CreateRunRemoveCyclesWithFlowsKeepCondenserdFlat) {
   auto listed = api.request("GET", "/v1/containers?all=1");
   ASSERT_EQ(listed.status, 200u);
   EXPECT_TRUE(listed.data().empty()) << listed.data().dump();
-  EXPECT_EQ(ipam_allocations(daemon_->db_path()), 0);
+  EXPECT_EQ(certificate_count(api), certificates_before);
   expect_host_clean();
   EXPECT_EQ(tree(dir_->path() / "run"), run_dir_before);
   std::this_thread::sleep_for(std::chrono::seconds(2));

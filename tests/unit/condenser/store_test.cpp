@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 
 #include "condenser/store/migrations.hpp"
@@ -106,4 +107,32 @@ TEST(StoreRepo, ContainersCertificatesMetaAndCounts) {
   EXPECT_EQ(counts->containers, 1);
   EXPECT_EQ(counts->certificates, 2);
   EXPECT_EQ(*store.integrity_check(), "ok");
+}
+
+// A removed container takes its certificates along; the others stay.
+TEST(StoreRepo, DeletingAContainerDeletesItsCertificates) {
+  auto s = Store::open(":memory:");
+  ASSERT_TRUE(s) << s.error().what();
+  auto& store = **s;
+  for (const char* id : {"gone", "kept"}) {
+    ContainerRow row;
+    row.id = id;
+    row.name = id;
+    row.state = "created";
+    ASSERT_TRUE(store.insert_container(row));
+  }
+  pki::CertRecord server{"01", "server", "s", "", "", "a", "b", "f1", "pem"};
+  pki::CertRecord gone{"02", "container", "c",  "spiffe://raind/container/gone", "gone", "a",
+                       "b",  "f2",        "pem"};
+  pki::CertRecord kept{"03", "container", "c",  "spiffe://raind/container/kept", "kept", "a",
+                       "b",  "f3",        "pem"};
+  ASSERT_TRUE(store.record_certificates({server, gone, kept}, false));
+  ASSERT_TRUE(store.delete_container("gone"));
+  auto rows = store.list_certificates(true);
+  ASSERT_TRUE(rows);
+  std::vector<std::string> serials;
+  for (const auto& row : *rows) serials.push_back(row.cert.serial);
+  std::sort(serials.begin(), serials.end());
+  EXPECT_EQ(serials, (std::vector<std::string>{"01", "03"}));
+  EXPECT_EQ(store.counts()->containers, 1);
 }
