@@ -189,6 +189,32 @@ TEST_F(TtyShim, NonTerminalOutputGoesToInitLog) {
   EXPECT_EQ(droplet({"delete", "sh3"}).code, 0);
 }
 
+// The shim ignores TERM, INT, HUP and PIPE and blocks CHLD for itself; the container process it
+// launches starts with none of that (a shell's TERM trap works, so a stop can be graceful).
+TEST_F(TtyShim, ContainerStartsWithDefaultSignalDispositions) {
+  std::vector<std::string> args = {
+      "sh", "-c",
+      "grep -E '^Sig(Blk|Ign)' /proc/self/status; trap 'echo trapped; exit 0' TERM; "
+      "kill -TERM $$; echo not-trapped; exit 1"};
+  auto c = default_config(args);
+  c["annotations"]["io.raind.tty"] = "shim";
+  write_config(args, c);
+  ASSERT_EQ(droplet({"create", "-b", bundle_.string(), "sh5"}).code, 0);
+  ASSERT_EQ(droplet({"start", "sh5"}).code, 0);
+  auto status = wait_exit_status("sh5");
+  auto log = read_text(state_dir("sh5") / "init.log");
+  EXPECT_EQ(status.value("exit_code", -1), 0) << status.dump() << log;
+  EXPECT_NE(log.find("\ntrapped"), std::string::npos) << log;
+  EXPECT_EQ(log.find("not-trapped"), std::string::npos) << log;
+  EXPECT_NE(log.find("SigBlk:\t0000000000000000"), std::string::npos) << log;
+  // Signals 1-31 not ignored (glibc's own real-time ones, 32 and 33, may be).
+  const auto ign = log.find("SigIgn:\t");
+  ASSERT_NE(ign, std::string::npos) << log;
+  const auto mask = std::stoull(log.substr(ign + 8, 16), nullptr, 16);
+  EXPECT_EQ(mask & 0x7fffffffULL, 0u) << log;
+  EXPECT_EQ(droplet({"delete", "sh5"}).code, 0);
+}
+
 // exec --tty --tty-shim: the exec session gets its own shim and socket, found by its pid.
 TEST_F(TtyShim, ExecSessionUnderItsOwnShim) {
   write_config({"sleep", "100"});
