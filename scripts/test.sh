@@ -5,11 +5,12 @@
 # cgroups are real. Passes, each reported on its own summary line:
 #   release  the release build (what scripts/demo.sh and the benchmarks use), whole suite
 #   fuzz     the libFuzzer targets (clang-16 tree build-fuzz), a few seconds each over their seeds
-#   asan     the whole suite again on an ASan+UBSan build (build-asan); not yet in the default
-#            passes: hooks run by an ASan condenserd inside a container's PID namespace still
-#            trip LeakSanitizer
-#   sudo scripts/test.sh                        # release and fuzz
-#   sudo RAIND_TEST_PASSES="release fuzz asan" scripts/test.sh   # all three
+#   asan     the whole suite again on an ASan+UBSan build (build-asan)
+# With the asan pass, its build starts right after the release build, at the lowest CPU priority:
+# it takes the CPU the release suite leaves idle (most of its time goes to waiting on containers,
+# timers and the network) and gives it back the moment a test wants it.
+#   sudo scripts/test.sh                                  # all three
+#   sudo RAIND_TEST_PASSES="release fuzz" scripts/test.sh
 #   sudo RAIND_TEST_PASSES=release scripts/test.sh -L unit   # extra arguments go to ctest
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "test.sh: run as root (sudo scripts/test.sh): the tests create real containers" >&2
   exit 1
 fi
-passes=${RAIND_TEST_PASSES:-release fuzz}
+passes=${RAIND_TEST_PASSES:-release fuzz asan}
 
 echo "== bootstrap (Debian packages)"
 bash scripts/bootstrap.sh
@@ -27,7 +28,8 @@ echo "== format check"
 bash scripts/format.sh --check
 
 tmp=$(mktemp -d /tmp/raind-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+asan_build_pid=
+trap '[ -z "$asan_build_pid" ] || kill -- "-$asan_build_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 rc=0
 summaries=()
 
@@ -57,11 +59,34 @@ suite() {
   summarise "$name" "$tmp/ctest-$name.log"
 }
 
+# The ASan+UBSan build in the background at nice 19 (see the top); its output goes to a log that
+# is printed only if it fails.
+start_asan_build() {
+  echo "== build (asan+ubsan), in the background at the lowest priority"
+  # Its own process group, so an early exit can stop the whole build (ninja and the compilers).
+  setsid -w nice -n 19 bash scripts/build.sh asan >"$tmp/build-asan.log" 2>&1 &
+  asan_build_pid=$!
+}
+finish_asan_build() {
+  [ -n "$asan_build_pid" ] || start_asan_build
+  echo "== build (asan+ubsan): waiting for it"
+  if ! wait "$asan_build_pid"; then
+    asan_build_pid=
+    cat "$tmp/build-asan.log" >&2
+    echo "test.sh: the asan+ubsan build failed" >&2
+    exit 1
+  fi
+  asan_build_pid=
+  asan_dir=$(tail -n 1 "$tmp/build-asan.log")
+}
+
 for pass in $passes; do
   case "$pass" in
     release)
       echo "== build (release)"
-      suite release "$(bash scripts/build.sh release | tail -n 1)" "$@"
+      dir=$(bash scripts/build.sh release | tail -n 1)
+      case " $passes " in *" asan "*) start_asan_build ;; esac
+      suite release "$dir" "$@"
       ;;
     fuzz)
       echo "== build (fuzz targets, clang-16)"
@@ -74,8 +99,8 @@ for pass in $passes; do
       summarise fuzz "$tmp/ctest-fuzz.log"
       ;;
     asan)
-      echo "== build (asan+ubsan)"
-      suite asan+ubsan "$(bash scripts/build.sh asan | tail -n 1)" "$@"
+      finish_asan_build
+      suite asan+ubsan "$asan_dir" "$@"
       ;;
     *) echo "test.sh: unknown pass '$pass' in RAIND_TEST_PASSES (release, fuzz, asan)" >&2; exit 2 ;;
   esac

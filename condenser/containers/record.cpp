@@ -1,6 +1,7 @@
 #include "condenser/containers/record.hpp"
 
 #include <charconv>
+#include <limits>
 
 #include "condenser/api/strict_json.hpp"
 
@@ -137,15 +138,30 @@ nlohmann::json ContainerRecord::to_json() const {
 Result<ContainerRecord> ContainerRecord::from_json(const nlohmann::json& doc) {
   if (!doc.is_object()) return failf(Errc::parse, "container record is not a JSON object");
   ContainerRecord r;
+  // Numbers must be integers that fit: a float or an out-of-range value would otherwise be
+  // converted with undefined behaviour.
+  auto integer = [&doc]<typename Int>(const char* key, Int fallback) -> Result<Int> {
+    auto it = doc.find(key);
+    if (it == doc.end()) return fallback;
+    if (!it->is_number_integer())
+      return failf(Errc::parse, "container record: '{}' is not an integer", key);
+    if (it->is_number_unsigned()
+            ? it->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<Int>::max())
+            : (it->get<std::int64_t>() < std::numeric_limits<Int>::min() ||
+               it->get<std::int64_t>() > std::numeric_limits<Int>::max()))
+      return failf(Errc::parse, "container record: '{}' is out of range", key);
+    return it->get<Int>();
+  };
   try {
     r.id = doc.at("id").get<std::string>();
     r.name = doc.at("name").get<std::string>();
     r.image = doc.value("image", "");
     r.image_id = doc.value("image_id", "");
     r.state = doc.value("state", "stopped");
-    r.pid = doc.value("pid", std::int64_t{0});
-    if (doc.contains("exit_code") && doc["exit_code"].is_number_integer())
-      r.exit_code = doc["exit_code"].get<int>();
+    RAIND_TRY_ASSIGN(r.pid, integer("pid", std::int64_t{0}));
+    if (doc.contains("exit_code") && !doc["exit_code"].is_null()) {
+      RAIND_TRY_ASSIGN(r.exit_code, integer("exit_code", 0));
+    }
     r.oom_killed = doc.value("oom_killed", false);
     r.command = doc.value("command", std::vector<std::string>{});
     r.tty = doc.value("tty", false);
@@ -160,7 +176,7 @@ Result<ContainerRecord> ContainerRecord::from_json(const nlohmann::json& doc) {
       r.ports.push_back(spec);
     }
     RAIND_TRY_ASSIGN(r.restart, parse_restart_policy(doc.value("restart", "no")));
-    r.restart_count = doc.value("restart_count", 0);
+    RAIND_TRY_ASSIGN(r.restart_count, integer("restart_count", 0));
     r.stop_requested = doc.value("stop_requested", false);
     r.created_at = doc.value("created_at", "");
     r.started_at = doc.value("started_at", "");

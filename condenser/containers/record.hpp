@@ -37,7 +37,7 @@ struct CreateRequest {
   bool start = false;
   std::string bottle;  // set by the bottle service only (not part of the API body)
 };
-// The POST /v1/containers body (docs/api-containers.md); unknown fields are errors.
+// The POST /v1/containers body (docs/api.md); unknown fields are errors.
 Result<CreateRequest> parse_create_request(std::string_view body);
 
 struct ContainerRecord {

@@ -103,9 +103,23 @@ Result<std::filesystem::path> locate_policies(const std::filesystem::path& confi
 
 constexpr std::string_view kDnsInterface = "raindDns";
 
+// The daemon's loop, with io_context's protected shutdown() reachable: it destroys the coroutines
+// still suspended in the loop (liveness loop, exit handlers, API sessions).
+class EventLoop : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void destroy_pending_work() { shutdown(); }
+};
+
 class Daemon {
  public:
   explicit Daemon(DaemonOptions options) : options_(std::move(options)) {}
+  // The suspended coroutines point into the services below (a pending exit handler releases its
+  // container in ContainerService on destruction), so they must go first: the io_context's own
+  // destructor would only run after those members are gone.
+  ~Daemon() { io_.destroy_pending_work(); }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
 
   int run() {
     auto status = start();
@@ -562,7 +576,7 @@ class Daemon {
   DaemonOptions options_;
   Config config_;
   std::shared_ptr<spdlog::logger> log_ = logger("condenser");
-  asio::io_context io_{1};
+  EventLoop io_{1};
   asio::signal_set signals_{io_};
   std::unique_ptr<pki::Pki> pki_;
   std::unique_ptr<store::Store> store_;

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <memory>
 #include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
@@ -48,15 +49,36 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Runs `op` (an async operation on `io`, e.g. a receive) with a deadline: when the timer fires
-// first, the I/O object is cancelled and the operation ends with operation_aborted.
-template <class IoObject>
-void arm_deadline(asio::steady_timer& timer, IoObject& io, std::chrono::milliseconds limit) {
-  timer.expires_after(limit);
-  timer.async_wait([&io](boost::system::error_code ec) {
-    if (!ec) io.cancel();
-  });
-}
+// A deadline on an I/O object: when it passes first, the object is cancelled and the pending
+// operation ends with operation_aborted. Re-arming, disarm() and destruction lower a shared flag,
+// so an expiry already queued when the operation finished touches nothing: the object may be
+// gone by the time it runs, or busy with the next operation.
+class IoDeadline {
+ public:
+  explicit IoDeadline(const asio::any_io_executor& executor) : timer_(executor) {}
+  ~IoDeadline() { disarm(); }
+  IoDeadline(const IoDeadline&) = delete;
+  IoDeadline& operator=(const IoDeadline&) = delete;
+
+  template <class IoObject>
+  void arm(IoObject& io, std::chrono::milliseconds limit) {
+    disarm();
+    armed_ = std::make_shared<bool>(true);
+    timer_.expires_after(limit);
+    timer_.async_wait([&io, armed = armed_](boost::system::error_code ec) {
+      if (!ec && *armed) io.cancel();
+    });
+  }
+  void disarm() {
+    if (armed_) *armed_ = false;
+    armed_.reset();
+    timer_.cancel();
+  }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> armed_;
+};
 
 }  // namespace
 
@@ -194,8 +216,8 @@ awaitable<Result<Wire>> exchange_udp(asio::any_io_executor ex, Upstream upstream
   if (ec) co_return failf(Errc::unavailable, "{}: {}", upstream.str(), ec.message());
   co_await socket.async_send(asio::buffer(query), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failf(Errc::unavailable, "{}: send: {}", upstream.str(), ec.message());
-  asio::steady_timer deadline(ex);
-  arm_deadline(deadline, socket, limit);
+  IoDeadline deadline(ex);
+  deadline.arm(socket, limit);
   Wire buffer(kMaxMessage);
   for (;;) {
     std::size_t n = co_await socket.async_receive(asio::buffer(buffer),
@@ -204,7 +226,7 @@ awaitable<Result<Wire>> exchange_udp(asio::any_io_executor ex, Upstream upstream
       co_return failf(Errc::timeout, "{}: no answer within {} ms", upstream.str(), limit.count());
     if (ec) co_return failf(Errc::unavailable, "{}: {}", upstream.str(), ec.message());
     if (n >= 2 && ((buffer[0] << 8) | buffer[1]) == id) {
-      deadline.cancel();
+      deadline.disarm();
       buffer.resize(n);
       co_return buffer;
     }
@@ -218,8 +240,8 @@ awaitable<Result<Wire>> exchange_tcp(asio::any_io_executor ex, Upstream upstream
   tcp::socket socket(ex);
   auto address = asio::ip::make_address_v4(upstream.address, ec);
   if (ec) co_return failf(Errc::invalid_argument, "upstream {}: bad address", upstream.str());
-  asio::steady_timer deadline(ex);
-  arm_deadline(deadline, socket, limit);
+  IoDeadline deadline(ex);
+  deadline.arm(socket, limit);
   co_await socket.async_connect(tcp::endpoint(address, upstream.port),
                                 asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failf(Errc::unavailable, "{} (tcp): connect: {}", upstream.str(), ec.message());
@@ -235,7 +257,7 @@ awaitable<Result<Wire>> exchange_tcp(asio::any_io_executor ex, Upstream upstream
   co_await asio::async_read(socket, asio::buffer(answer),
                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failf(Errc::unavailable, "{} (tcp): {}", upstream.str(), ec.message());
-  deadline.cancel();
+  deadline.disarm();
   co_return answer;
 }
 
@@ -350,17 +372,17 @@ awaitable<void> tcp_session(std::shared_ptr<DnsProxy::State> st, tcp::socket soc
   auto peer = socket.remote_endpoint(ec);
   Client client{ec ? std::string() : peer.address().to_string(),
                 ec ? std::uint16_t{0} : peer.port(), "tcp"};
-  asio::steady_timer idle(st->executor);
+  IoDeadline idle(st->executor);
   while (!st->stopped) {
     std::array<std::uint8_t, 2> length{};
-    arm_deadline(idle, socket, st->options.tcp_idle);
+    idle.arm(socket, st->options.tcp_idle);
     co_await asio::async_read(socket, asio::buffer(length),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     Wire query((length[0] << 8) | length[1]);
     co_await asio::async_read(socket, asio::buffer(query),
                               asio::redirect_error(asio::use_awaitable, ec));
-    idle.cancel();
+    idle.disarm();
     if (ec) break;
     std::optional<Question> question;
     std::optional<Wire> reply = st->answer_here(query, client, question);

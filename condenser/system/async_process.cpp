@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <memory>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -131,12 +133,19 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
   auto executor = co_await asio::this_coro::executor;
   asio::posix::stream_descriptor pidfd(executor, raw_pidfd);
   asio::steady_timer timer(executor);
-  bool timed_out = false;
+  // Shared with the timer's handler, which may already be queued when the child is reaped and
+  // then runs after this frame is gone: it must find the flag, not freed memory, and must not
+  // signal a pid that has been reaped (and could belong to another process by then).
+  struct Deadline {
+    bool timed_out = false;
+    bool reaped = false;
+  };
+  auto deadline = std::make_shared<Deadline>();
   if (options.timeout.count() > 0) {
     timer.expires_after(options.timeout);
-    timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      timed_out = true;
+    timer.async_wait([deadline, pid](const boost::system::error_code& ec) {
+      if (ec || deadline->reaped) return;
+      deadline->timed_out = true;
       ::kill(pid, SIGKILL);
     });
   }
@@ -161,9 +170,10 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
   }
+  deadline->reaped = true;
   timer.cancel();
   child.release();
-  if (timed_out)
+  if (deadline->timed_out)
     co_return failf(Errc::timeout, "{} did not finish within {} ms", argv[0],
                     options.timeout.count());
   sys::RunResult result;

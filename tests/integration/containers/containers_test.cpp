@@ -615,8 +615,30 @@ TEST_F(Containers, PoliciesDenyByDefaultAndOnlyACommitPublishesThem) {
 // flips and unrelated policy changes) let no denied packet through and break nothing allowed.
 TEST_F(Containers, FiveHundredCommitsOpenNoWindow) {
   // The traffic runs as the containers' own processes for a fixed time; the commits run inside
-  // that time; the counts come from the logs once the containers have exited.
-  const int kListen = 100, kSend = 90;
+  // that time; the counts come from the logs once the containers have exited. The time is sized
+  // from ten commits timed first (mode flips, so the mode ends where it began): twice what 500
+  // take here, at least 90 s, so a slower build (the sanitizer pass) gets a longer window.
+  const Target api{daemon_->management(), ""};
+  const auto id = daemon_->cli_identity();
+  const auto ca = daemon_->ca_pem();
+  bool enforce = false;
+  auto flip_mode_and_commit = [&] {
+    enforce = !enforce;
+    auto m = call(api, id, ca, "POST", "/v1/policies/ns/mode",
+                  nlohmann::json{{"mode", enforce ? "enforce" : "observe"}}.dump());
+    EXPECT_EQ(m.status, 200u) << m.body;
+    auto c = call(api, id, ca, "POST", "/v1/policies/commit");
+    EXPECT_EQ(c.status, 200u) << c.body;
+    return m.status == 200u && c.status == 200u;
+  };
+  const auto calibration_start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(flip_mode_and_commit());
+  const auto ten_commits = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - calibration_start);
+  const int kSend = std::max<int>(90, static_cast<int>(ten_commits.count() * 100 / 1000) + 10);
+  const int kListen = kSend + 10;
+  std::printf("[ window  ] 10 commits took %lld ms: traffic for %d s\n",
+              static_cast<long long>(ten_commits.count()), kSend);
   run_detached({"--name", "bravo", "busybox:latest", "raind-probe", "udp-count", "9000",
                 std::to_string(kListen)});
   run_detached(
@@ -640,30 +662,25 @@ TEST_F(Containers, FiveHundredCommitsOpenNoWindow) {
   const auto window_end = std::chrono::steady_clock::now() + std::chrono::seconds(kSend);
   std::this_thread::sleep_for(std::chrono::seconds(3));  // traffic flowing
 
-  const Target api{daemon_->management(), ""};
-  const auto id = daemon_->cli_identity();
-  const auto ca = daemon_->ca_pem();
   int commits = 0;
-  bool enforce = false;
   std::string extra_id;
   while (commits < 500 && std::chrono::steady_clock::now() + std::chrono::seconds(2) < window_end) {
     if (commits % 2 == 0) {
-      enforce = !enforce;
-      auto m = call(api, id, ca, "POST", "/v1/policies/ns/mode",
-                    nlohmann::json{{"mode", enforce ? "enforce" : "observe"}}.dump());
-      ASSERT_EQ(m.status, 200u) << m.body;
-    } else if (extra_id.empty()) {
-      auto a = call(api, id, ca, "POST", "/v1/policies",
-                    R"({"type":"ns-obs","source":"charlie","destination":"192.0.2.0/24"})");
-      ASSERT_EQ(a.status, 201u) << a.body;
-      extra_id = a.json()["data"].value("id", "");
+      ASSERT_TRUE(flip_mode_and_commit());
     } else {
-      auto d = call(api, id, ca, "DELETE", "/v1/policies/" + extra_id);
-      ASSERT_EQ(d.status, 200u) << d.body;
-      extra_id.clear();
+      if (extra_id.empty()) {
+        auto a = call(api, id, ca, "POST", "/v1/policies",
+                      R"({"type":"ns-obs","source":"charlie","destination":"192.0.2.0/24"})");
+        ASSERT_EQ(a.status, 201u) << a.body;
+        extra_id = a.json()["data"].value("id", "");
+      } else {
+        auto d = call(api, id, ca, "DELETE", "/v1/policies/" + extra_id);
+        ASSERT_EQ(d.status, 200u) << d.body;
+        extra_id.clear();
+      }
+      auto c = call(api, id, ca, "POST", "/v1/policies/commit");
+      ASSERT_EQ(c.status, 200u) << c.body;
     }
-    auto c = call(api, id, ca, "POST", "/v1/policies/commit");
-    ASSERT_EQ(c.status, 200u) << c.body;
     ++commits;
   }
   std::printf("[ commits ] %d while the traffic ran\n", commits);

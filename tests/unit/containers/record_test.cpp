@@ -103,4 +103,12 @@ TEST(ContainerRecord, RoundTripsThroughJson) {
   EXPECT_FALSE(ContainerRecord::from_json(nlohmann::json::array()));
   EXPECT_FALSE(ContainerRecord::from_json({{"name", "x"}}));
   EXPECT_FALSE(ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"ports", {"80"}}}));
+  // Numbers are integers in range, never converted with undefined behaviour.
+  EXPECT_FALSE(ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"pid", 1e300}}));
+  EXPECT_FALSE(ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"exit_code", 1.5}}));
+  EXPECT_FALSE(ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"exit_code", 1LL << 40}}));
+  EXPECT_FALSE(ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"restart_count", "3"}}));
+  auto no_exit = ContainerRecord::from_json({{"id", "a"}, {"name", "b"}, {"exit_code", nullptr}});
+  ASSERT_TRUE(no_exit);
+  EXPECT_FALSE(no_exit->exit_code);
 }
