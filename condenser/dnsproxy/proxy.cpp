@@ -18,6 +18,7 @@
 #include "condenser/dnsproxy/cache.hpp"
 #include "condenser/dnsproxy/message.hpp"
 #include "condenser/dnsproxy/query_log.hpp"
+#include "condenser/system/deadline.hpp"
 #include "raind/log.hpp"
 
 namespace raind::condenser::dnsproxy {
@@ -48,37 +49,6 @@ struct Client {
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
-
-// A deadline on an I/O object: when it passes first, the object is cancelled and the pending
-// operation ends with operation_aborted. Re-arming, disarm() and destruction lower a shared flag,
-// so an expiry already queued when the operation finished touches nothing: the object may be
-// gone by the time it runs, or busy with the next operation.
-class IoDeadline {
- public:
-  explicit IoDeadline(const asio::any_io_executor& executor) : timer_(executor) {}
-  ~IoDeadline() { disarm(); }
-  IoDeadline(const IoDeadline&) = delete;
-  IoDeadline& operator=(const IoDeadline&) = delete;
-
-  template <class IoObject>
-  void arm(IoObject& io, std::chrono::milliseconds limit) {
-    disarm();
-    armed_ = std::make_shared<bool>(true);
-    timer_.expires_after(limit);
-    timer_.async_wait([&io, armed = armed_](boost::system::error_code ec) {
-      if (!ec && *armed) io.cancel();
-    });
-  }
-  void disarm() {
-    if (armed_) *armed_ = false;
-    armed_.reset();
-    timer_.cancel();
-  }
-
- private:
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> armed_;
-};
 
 }  // namespace
 
@@ -216,8 +186,9 @@ awaitable<Result<Wire>> exchange_udp(asio::any_io_executor ex, Upstream upstream
   if (ec) co_return failf(Errc::unavailable, "{}: {}", upstream.str(), ec.message());
   co_await socket.async_send(asio::buffer(query), asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failf(Errc::unavailable, "{}: send: {}", upstream.str(), ec.message());
-  IoDeadline deadline(ex);
-  deadline.arm(socket, limit);
+  // When it passes first, the pending operation ends with operation_aborted.
+  system::Deadline deadline(ex);
+  deadline.arm(limit, [&socket] { socket.cancel(); });
   Wire buffer(kMaxMessage);
   for (;;) {
     std::size_t n = co_await socket.async_receive(asio::buffer(buffer),
@@ -240,8 +211,9 @@ awaitable<Result<Wire>> exchange_tcp(asio::any_io_executor ex, Upstream upstream
   tcp::socket socket(ex);
   auto address = asio::ip::make_address_v4(upstream.address, ec);
   if (ec) co_return failf(Errc::invalid_argument, "upstream {}: bad address", upstream.str());
-  IoDeadline deadline(ex);
-  deadline.arm(socket, limit);
+  // When it passes first, the pending operation ends with operation_aborted.
+  system::Deadline deadline(ex);
+  deadline.arm(limit, [&socket] { socket.cancel(); });
   co_await socket.async_connect(tcp::endpoint(address, upstream.port),
                                 asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return failf(Errc::unavailable, "{} (tcp): connect: {}", upstream.str(), ec.message());
@@ -372,10 +344,10 @@ awaitable<void> tcp_session(std::shared_ptr<DnsProxy::State> st, tcp::socket soc
   auto peer = socket.remote_endpoint(ec);
   Client client{ec ? std::string() : peer.address().to_string(),
                 ec ? std::uint16_t{0} : peer.port(), "tcp"};
-  IoDeadline idle(st->executor);
+  system::Deadline idle(st->executor);
   while (!st->stopped) {
     std::array<std::uint8_t, 2> length{};
-    idle.arm(socket, st->options.tcp_idle);
+    idle.arm(st->options.tcp_idle, [&socket] { socket.cancel(); });
     co_await asio::async_read(socket, asio::buffer(length),
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;

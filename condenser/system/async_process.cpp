@@ -8,14 +8,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <memory>
-
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "condenser/system/deadline.hpp"
 #include "raind/log.hpp"
 #include "raind/unique_fd.hpp"
 
@@ -132,23 +131,13 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
   if (raw_pidfd < 0) co_return fail_errno("pidfd_open");
   auto executor = co_await asio::this_coro::executor;
   asio::posix::stream_descriptor pidfd(executor, raw_pidfd);
-  asio::steady_timer timer(executor);
-  // Shared with the timer's handler, which may already be queued when the child is reaped and
-  // then runs after this frame is gone: it must find the flag, not freed memory, and must not
-  // signal a pid that has been reaped (and could belong to another process by then).
-  struct Deadline {
-    bool timed_out = false;
-    bool reaped = false;
-  };
-  auto deadline = std::make_shared<Deadline>();
-  if (options.timeout.count() > 0) {
-    timer.expires_after(options.timeout);
-    timer.async_wait([deadline, pid](const boost::system::error_code& ec) {
-      if (ec || deadline->reaped) return;
-      deadline->timed_out = true;
+  Deadline deadline(executor);  // disarmed once reaped: a late expiry must not signal a reused pid
+  bool timed_out = false;
+  if (options.timeout.count() > 0)
+    deadline.arm(options.timeout, [&] {
+      timed_out = true;
       ::kill(pid, SIGKILL);
     });
-  }
   // Reaped without blocking: this is the daemon's only thread, and the child may be waiting
   // for it (droplet runs hooks that call condenserd back). A wake-up that is not the exit gets
   // another wait instead of a blocking waitpid.
@@ -170,10 +159,9 @@ asio::awaitable<Result<sys::RunResult>> run_async(std::vector<std::string> argv,
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
   }
-  deadline->reaped = true;
-  timer.cancel();
+  deadline.disarm();
   child.release();
-  if (deadline->timed_out)
+  if (timed_out)
     co_return failf(Errc::timeout, "{} did not finish within {} ms", argv[0],
                     options.timeout.count());
   sys::RunResult result;
