@@ -495,9 +495,18 @@ awaitable<Status> ContainerService::runtime_delete(const std::string& id) {
   co_return ok();
 }
 
-bool ContainerService::has_exited(const ContainerRecord& record) const {
+bool ContainerService::has_exited(const ContainerRecord& record) {
   if (fs::exists(runtime_dir(record.id) / "exit.json")) return true;
-  return record.pid > 0 && ::kill(static_cast<pid_t>(record.pid), 0) != 0 && errno == ESRCH;
+  if (record.pid <= 0 || ::kill(static_cast<pid_t>(record.pid), 0) == 0 || errno != ESRCH) {
+    vanished_since_.erase(record.id);
+    return false;
+  }
+  // The shim reaps the init, drains the output and only then writes exit.json; concluding
+  // from the missing pid alone would record that exit with no code (seen under load).
+  constexpr auto kShimWriteGrace = std::chrono::seconds(3);
+  const auto now = std::chrono::steady_clock::now();
+  const auto first_seen = vanished_since_.try_emplace(record.id, now).first->second;
+  return now - first_seen >= kShimWriteGrace;
 }
 
 void ContainerService::record_exit(ContainerRecord& record) {
@@ -516,6 +525,7 @@ void ContainerService::record_exit(ContainerRecord& record) {
   if (!record.exit_code) record.exit_code = -1;  // gone without a trace (host reboot)
   record.oom_killed = cgroup_oom_killed(options_.cgroup_parent, record.id).value_or(false);
   record.pid = 0;
+  vanished_since_.erase(record.id);
 }
 
 awaitable<void> ContainerService::wait_exit(const ContainerRecord& record,
@@ -782,6 +792,7 @@ awaitable<Status> ContainerService::finish_delete(const ContainerRecord& record)
   crash_point("delete.after_bundle");
   RAIND_CO_TRY(store_.delete_container(record.id));
   ipam_.release(record.id);
+  vanished_since_.erase(record.id);
   if (!record.ports.empty()) RAIND_CO_TRY(apply_published_ports());
   if (options_.topology_changed) RAIND_CO_TRY(options_.topology_changed());
   co_return ok();
@@ -999,6 +1010,11 @@ awaitable<Status> ContainerService::reconcile() {
         RAIND_CO_TRY(save(record));
       }
     } else if (record.state != "stopped") {
+      // Just exited: the shim may still be draining the output before it writes exit.json.
+      for (int i = 0; i < 25 && fs::exists(runtime_dir(record.id)) &&
+                      !fs::exists(runtime_dir(record.id) / "exit.json");
+           ++i)
+        co_await sleep_for(std::chrono::milliseconds(20));
       record_exit(record);
       RAIND_CO_TRY(save(record));
       log()->info("reconcile: container {} ({}) had stopped ({})", record.id, record.name,

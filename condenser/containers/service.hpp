@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -154,7 +155,9 @@ class ContainerService {
   boost::asio::awaitable<Result<ContainerRecord>> start_locked(ContainerRecord record);
   // Exit status from the shim, OOM from the cgroup; the record becomes `stopped`.
   void record_exit(ContainerRecord& record);
-  bool has_exited(const ContainerRecord& record) const;
+  // True once the shim has written exit.json, or once the init pid has been gone for longer
+  // than the shim needs to write it (the shim itself died, or the host rebooted).
+  bool has_exited(const ContainerRecord& record);
   // Records the exit and applies the restart policy.
   boost::asio::awaitable<void> handle_exit(ContainerRecord record);
   boost::asio::awaitable<void> wait_exit(const ContainerRecord& record,
@@ -166,6 +169,8 @@ class ContainerService {
   images::ImageStore& images_;
   network::Ipam ipam_;
   std::set<std::string> busy_;
+  // When each container's init pid was first seen gone without an exit.json.
+  std::map<std::string, std::chrono::steady_clock::time_point> vanished_since_;
 };
 
 }  // namespace raind::condenser::containers
