@@ -21,11 +21,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 passes=${RAIND_TEST_PASSES:-release fuzz asan}
 
+timings=()
+# Wall time of each step, printed with the summaries: CI shows where its minutes went.
+step_started=$SECONDS
+timed() {
+  timings+=("$(printf '%-30s %4d s' "$1" $((SECONDS - step_started)))")
+  step_started=$SECONDS
+}
+
 echo "== bootstrap (Debian packages)"
 bash scripts/bootstrap.sh
 
 echo "== format check"
 bash scripts/format.sh --check
+timed "bootstrap and format check"
 
 tmp=$(mktemp -d /tmp/raind-test.XXXXXX)
 asan_build_pid=
@@ -64,7 +73,8 @@ suite() {
 start_asan_build() {
   echo "== build (asan+ubsan), in the background at the lowest priority"
   # Its own process group, so an early exit can stop the whole build (ninja and the compilers).
-  setsid -w nice -n 19 bash scripts/build.sh asan >"$tmp/build-asan.log" 2>&1 &
+  setsid -w nice -n 19 bash -c 'bash scripts/build.sh asan; rc=$?; echo "$SECONDS" >"$1"; exit $rc' \
+    _ "$tmp/build-asan.seconds" >"$tmp/build-asan.log" 2>&1 &
   asan_build_pid=$!
 }
 finish_asan_build() {
@@ -78,6 +88,8 @@ finish_asan_build() {
   fi
   asan_build_pid=
   asan_dir=$(tail -n 1 "$tmp/build-asan.log")
+  timed "wait for the asan+ubsan build"
+  timings+=("$(printf '%-30s %4d s' "(asan+ubsan build, niced)" "$(cat "$tmp/build-asan.seconds")")")
 }
 
 for pass in $passes; do
@@ -85,26 +97,33 @@ for pass in $passes; do
     release)
       echo "== build (release)"
       dir=$(bash scripts/build.sh release | tail -n 1)
+      timed "build (release)"
       case " $passes " in *" asan "*) start_asan_build ;; esac
       suite release "$dir" "$@"
+      timed "tests (release)"
       ;;
     fuzz)
       echo "== build (fuzz targets, clang-16)"
       dir=$(bash scripts/build.sh fuzz | tail -n 1)
+      timed "build (fuzz)"
       echo "== fuzz smoke runs"
       set +e
       ctest --test-dir "$dir" --output-on-failure -L fuzz 2>&1 | tee "$tmp/ctest-fuzz.log"
       [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
       set -e
       summarise fuzz "$tmp/ctest-fuzz.log"
+      timed "fuzz smoke runs"
       ;;
     asan)
       finish_asan_build
       suite asan+ubsan "$asan_dir" "$@"
+      timed "tests (asan+ubsan)"
       ;;
     *) echo "test.sh: unknown pass '$pass' in RAIND_TEST_PASSES (release, fuzz, asan)" >&2; exit 2 ;;
   esac
 done
 
+printf '%s\n' "${timings[@]}"
+printf 'total %d s\n' "$SECONDS"
 printf '%s\n' "${summaries[@]}"
 exit "$rc"
