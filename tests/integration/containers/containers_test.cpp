@@ -18,6 +18,7 @@
 #include <thread>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "fixture.hpp"
 
@@ -389,6 +390,31 @@ TEST_F(Containers, TheExitCodeIsTheShimsEvenWhenItIsWrittenLate) {
   auto doc = inspect(id);
   EXPECT_EQ(doc.value("state", ""), "stopped");
   EXPECT_EQ(doc.value("exit_code", 0), 7) << doc.dump();
+}
+
+TEST_F(Containers, AnInitWhoseShimDiedIsRecordedAsExitedWithNoCode) {
+  // No shim, no exit.json: the daemon falls back to the init pid being gone, after a grace.
+  std::string id = run_detached({"busybox:latest", "sleep", "1000"});
+  ASSERT_FALSE(id.empty());
+  const auto pid = static_cast<pid_t>(inspect(id).value("pid", 0));
+  ASSERT_GT(pid, 0);
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  std::getline(stat, line);
+  // Field 4, after the parenthesised command name, is the parent: the shim.
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  char state = 0;
+  pid_t shim = 0;
+  fields >> state >> shim;
+  ASSERT_GT(shim, 1) << line;
+  ASSERT_EQ(::kill(shim, SIGKILL), 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(wait_for_state(id, "stopped"));
+  auto doc = inspect(id);
+  EXPECT_EQ(doc.value("exit_code", 0), -1) << doc.dump();
+  const fs::path runtime = dir_->path() / "run/droplet" / id;
+  EXPECT_TRUE(fs::exists(runtime / "state.json"));
+  EXPECT_FALSE(fs::exists(runtime / "exit.json"));
 }
 
 TEST_F(Containers, NetworksCreateListRemove) {
